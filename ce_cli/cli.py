@@ -1,0 +1,539 @@
+"""The `ce-loss` command line: parses options, reads inputs, calls the core once, prints.
+
+Start-up matters (scripts call ce-loss in loops), so this module imports only typer at load
+time: NumPy, the readers, the core and Rich's tables are imported inside the commands, and
+`ce-loss --help` never loads NumPy.
+
+Exit status: 0 success, 1 a `check` whose condition does not hold, 2 bad usage or bad input.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from . import __version__
+from .errors import CeLossError
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class Loss(str, Enum):
+    ce = "ce"
+    nll = "nll"
+    bce = "bce"
+    bce_logits = "bce-logits"
+
+
+class InputKind(str, Enum):
+    logits = "logits"
+    probs = "probs"
+    log_probs = "log-probs"
+
+
+class Reduction(str, Enum):
+    mean = "mean"
+    sum = "sum"
+    none = "none"
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    plain = "plain"
+
+
+class FileFormat(str, Enum):
+    npy = "npy"
+    npz = "npz"
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+app = typer.Typer(
+    name="ce-loss",
+    help=(
+        "PyTorch-exact classification losses for model outputs: cross-entropy, NLL, "
+        "binary cross-entropy and BCE with logits, with per-sample values and gradients.\n\n"
+        "Example: ce-loss compute samples/logits.npy samples/labels.npy"
+    ),
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ce-loss {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """PyTorch-exact classification losses for model outputs."""
+
+
+# --------------------------------------------------------------------------------------------
+# Options shared by `compute` and `check`
+
+_IO = "Input files"
+_LOSS = "Loss"
+_OUT = "Output"
+
+PredArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="PRED",
+        help="Predictions: logits, probabilities or log-probabilities (.npy .npz .csv .tsv "
+        ".json .jsonl, or - for stdin). An .npz, .json or .csv may hold the targets too.",
+        show_default=False,
+    ),
+]
+TargetArg = Annotated[
+    Optional[str],
+    typer.Argument(
+        metavar="TARGET",
+        help="Targets: class indices (PRED's shape without the class dimension) or "
+        "probabilities (PRED's shape). Omit when PRED holds them; - for stdin.",
+        show_default=False,
+    ),
+]
+LossOpt = Annotated[
+    Loss,
+    typer.Option(
+        "--loss", "-l", help="ce: cross-entropy from logits; nll: from log-probabilities; "
+        "bce: binary cross-entropy from probabilities; bce-logits: BCE with logits.",
+        rich_help_panel=_LOSS,
+    ),
+]
+InputOpt = Annotated[
+    Optional[InputKind],
+    typer.Option(
+        "--input", "-i", help="What PRED holds, for ce (default: logits). "
+        "`--loss ce --input probs` is -sum y log(s) on raw probabilities.",
+        show_default=False, rich_help_panel=_LOSS,
+    ),
+]
+ReductionOpt = Annotated[
+    Reduction,
+    typer.Option("--reduction", "-r", help="mean, sum, or none (one value per sample).",
+                 rich_help_panel=_LOSS),
+]
+WeightOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--weight", "-w", help="Class weights: comma-separated numbers or a file. ce/nll: one "
+        "per class. bce/bce-logits: one per class (dimension 1), or one per element of a "
+        "1-D input.", show_default=False, rich_help_panel=_LOSS,
+    ),
+]
+IgnoreOpt = Annotated[
+    int,
+    typer.Option("--ignore-index", help="Target class index that contributes nothing "
+                 "(ce/nll), as torch's ignore_index.", rich_help_panel=_LOSS),
+]
+SmoothingOpt = Annotated[
+    float,
+    typer.Option("--label-smoothing", "-s", help="Label smoothing in [0, 1] (ce/nll).",
+                 rich_help_panel=_LOSS),
+]
+PosWeightOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--pos-weight", help="Weight of positive targets for bce-logits, broadcast along the "
+        "last dimension: comma-separated numbers or a file.", show_default=False,
+        rich_help_panel=_LOSS,
+    ),
+]
+PredFormatOpt = Annotated[
+    Optional[FileFormat],
+    typer.Option("--pred-format", help="Format of PRED when its name or stdin does not say.",
+                 show_default=False, rich_help_panel=_IO),
+]
+TargetFormatOpt = Annotated[
+    Optional[FileFormat],
+    typer.Option("--target-format", help="Format of TARGET when its name or stdin does not say.",
+                 show_default=False, rich_help_panel=_IO),
+]
+PredKeyOpt = Annotated[
+    Optional[str],
+    typer.Option("--pred-key", help="Array name of the predictions in an .npz or key in a JSON "
+                 "object (default: logits, probs, predictions, ...).", show_default=False,
+                 rich_help_panel=_IO),
+]
+TargetKeyOpt = Annotated[
+    Optional[str],
+    typer.Option("--target-key", help="Array name of the targets in an .npz or key in a JSON "
+                 "object (default: labels, targets, y, ...).", show_default=False,
+                 rich_help_panel=_IO),
+]
+TargetColumnOpt = Annotated[
+    Optional[str],
+    typer.Option("--target-column", help="Column of a CSV/TSV PRED that holds the labels: its "
+                 "header name or 0-based index (default: a column named label/target/y).",
+                 show_default=False, rich_help_panel=_IO),
+]
+QuietOpt = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="No warnings on stderr (check: print nothing at all)."),
+]
+DebugOpt = Annotated[
+    bool, typer.Option("--debug", help="On an error, show the Python traceback as well.")
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Error handling: the one place that turns exceptions into messages and exit codes
+
+
+def _stderr(message: str) -> None:
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    sys.stderr.flush()
+
+
+@contextmanager
+def _user_errors(debug: bool):
+    """Turn every failure into one line on stderr and exit status 2 (a traceback with --debug)."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except CeLossError as e:
+        if debug:
+            raise
+        msg = f"ce-loss: error: {e.message}"
+        if e.hint:
+            msg += f" (hint: {e.hint})"
+        _stderr(msg)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except MemoryError:
+        if debug:
+            raise
+        _stderr("ce-loss: error: out of memory; the input is too large for this machine")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except KeyboardInterrupt:
+        _stderr("ce-loss: interrupted")
+        raise typer.Exit(130) from None
+    except BrokenPipeError:
+        # The reader of stdout went away (e.g. `| head`); nothing left to say.
+        sys.stderr.close()
+        raise typer.Exit(EXIT_OK) from None
+    except OSError as e:
+        if debug:
+            raise
+        where = f" {e.filename}" if getattr(e, "filename", None) else ""
+        _stderr(f"ce-loss: error:{where}: {e.strerror or e}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except Exception as e:  # a bug in ce-loss: say so plainly, without a traceback
+        if debug:
+            raise
+        _stderr(
+            f"ce-loss: internal error: {type(e).__name__}: {e} "
+            "(run again with --debug for the traceback, and please report it)"
+        )
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _warn(quiet: bool, message: str) -> None:
+    if not quiet:
+        _stderr(f"ce-loss: warning: {message}")
+
+
+# --------------------------------------------------------------------------------------------
+# The shared pipeline: read, validate, compute
+
+
+def _resolve_kind(loss: Loss, input_kind: Optional[InputKind]) -> str:
+    from .core import ALLOWED_INPUT
+
+    if input_kind is None:
+        return {"ce": "logits", "nll": "log-probs", "bce": "probs", "bce-logits": "logits"}[
+            loss.value
+        ]
+    allowed = ALLOWED_INPUT[loss.value]
+    if input_kind.value not in allowed:
+        suggestion = {
+            ("nll", "logits"): "use --loss ce for logits",
+            ("nll", "probs"): "use --loss ce --input probs for probabilities",
+            ("bce", "logits"): "use --loss bce-logits for logits",
+            ("bce-logits", "probs"): "use --loss bce for probabilities",
+        }.get((loss.value, input_kind.value))
+        raise CeLossError(
+            f"--loss {loss.value} takes {' or '.join(allowed)}, not --input {input_kind.value}",
+            hint=suggestion,
+        )
+    return input_kind.value
+
+
+def _bce_param(vec, pred_shape: tuple, option: str):
+    """Shape a --weight/--pos-weight vector for bce: per class on dim 1, per element for 1-D."""
+    import numpy as np
+
+    v = np.asarray(vec, dtype=np.float64)
+    if v.ndim != 1 or len(pred_shape) < 2 or v.size == 1:
+        return v
+    if option == "--pos-weight":
+        return v  # broadcasts along the last dimension, as in torch
+    if v.shape[0] != pred_shape[1]:
+        raise CeLossError(
+            f"{option} has {v.shape[0]} values but the input has {pred_shape[1]} classes "
+            f"(dimension 1 of shape {tuple(pred_shape)})"
+        )
+    return v.reshape((1, -1) + (1,) * (len(pred_shape) - 2))
+
+
+def _prefix_source(e: CeLossError, names: dict) -> CeLossError:
+    """Name the file or option a core error is about ("logits.npy: input[3, 1] is NaN")."""
+    where = names.get(e.source)
+    if where and not e.message.startswith(where):
+        return CeLossError(f"{where}: {e.message}", source=e.source, hint=e.hint)
+    return e
+
+
+def _run(
+    pred, target, *, loss, input_kind, reduction, weight, ignore_index, label_smoothing,
+    pos_weight, pred_format, target_format, pred_key, target_key, target_column, quiet,
+    per_sample=False, grad=False,
+):
+    """Read the inputs and compute; returns a render.Report. Raises CeLossError."""
+    from . import readers
+    from .core import evaluate
+    from .render import Report
+
+    kind = _resolve_kind(loss, input_kind)
+    if grad and reduction is Reduction.none:
+        pass  # the gradient of the sum of the per-element values, as torch's .sum().backward()
+    data = readers.load(
+        pred, target,
+        pred_format=pred_format.value if pred_format else None,
+        target_format=target_format.value if target_format else None,
+        pred_key=pred_key, target_key=target_key, target_column=target_column,
+    )
+    if data.target is None:
+        raise CeLossError(
+            f"{data.pred_name} holds no targets; give a TARGET file, or name the label column "
+            "with --target-column / the array with --target-key"
+        )
+    names = {"input": data.pred_name, "target": data.target_name or data.pred_name}
+    w = readers.read_vector(weight, "--weight") if weight is not None else None
+    pw = readers.read_vector(pos_weight, "--pos-weight") if pos_weight is not None else None
+    if loss in (Loss.bce, Loss.bce_logits):
+        if w is not None:
+            w = _bce_param(w, data.pred.shape, "--weight")
+        if pw is not None:
+            pw = _bce_param(pw, data.pred.shape, "--pos-weight")
+    names.update({"weight": "--weight", "pos_weight": "--pos-weight",
+                  "label_smoothing": "--label-smoothing", "ignore_index": "--ignore-index"})
+    try:
+        result = evaluate(
+            loss.value, data.pred, data.target, input_kind=kind, weight=w,
+            ignore_index=ignore_index, reduction=reduction.value,
+            label_smoothing=label_smoothing, pos_weight=pw, grad=grad,
+            per_element=True,
+        )
+    except CeLossError as e:
+        raise _prefix_source(e, names) from None
+    report = Report(
+        result=result, pred=data.pred, target=data.target, pred_name=data.pred_name,
+        target_name=data.target_name, class_names=data.class_names,
+        show_per_sample=per_sample, show_grad=grad,
+    )
+    from .diagnose import warnings_for
+
+    for message in warnings_for(report):
+        _warn(quiet, message)
+    return report
+
+
+def _emit(text: str) -> None:
+    """Write machine output to stdout in one piece."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+
+
+@app.command(no_args_is_help=True)
+def compute(
+    pred: PredArg,
+    target: TargetArg = None,
+    loss: LossOpt = Loss.ce,
+    input_kind: InputOpt = None,
+    reduction: ReductionOpt = Reduction.mean,
+    weight: WeightOpt = None,
+    ignore_index: IgnoreOpt = -100,
+    label_smoothing: SmoothingOpt = 0.0,
+    pos_weight: PosWeightOpt = None,
+    per_sample: Annotated[
+        bool,
+        typer.Option("--per-sample", "-p", help="Add the per-sample losses (torch's "
+                     "reduction='none' values).", rich_help_panel=_OUT),
+    ] = False,
+    grad: Annotated[
+        bool,
+        typer.Option("--grad", "-g", help="Add the gradient of the loss with respect to PRED.",
+                     rich_help_panel=_OUT),
+    ] = False,
+    fmt: Annotated[
+        Format,
+        typer.Option("--format", "-f", help="table for people; json, csv or plain for scripts.",
+                     rich_help_panel=_OUT),
+    ] = Format.table,
+    pred_format: PredFormatOpt = None,
+    target_format: TargetFormatOpt = None,
+    pred_key: PredKeyOpt = None,
+    target_key: TargetKeyOpt = None,
+    target_column: TargetColumnOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Compute a loss, its per-sample values and its gradient.
+
+    Examples:
+
+      ce-loss compute samples/logits.npy samples/labels.npy
+
+      ce-loss compute samples/seed001.csv --target-column label --per-sample --grad
+
+      loss=$(ce-loss compute logits.npy labels.npy --format plain)
+    """
+    with _user_errors(debug):
+        if fmt is Format.plain and (per_sample or grad):
+            raise CeLossError(
+                "--format plain prints the bare loss only; use --format json or csv for "
+                "--per-sample and --grad"
+            )
+        report = _run(
+            pred, target, loss=loss, input_kind=input_kind, reduction=reduction, weight=weight,
+            ignore_index=ignore_index, label_smoothing=label_smoothing, pos_weight=pos_weight,
+            pred_format=pred_format, target_format=target_format, pred_key=pred_key,
+            target_key=target_key, target_column=target_column, quiet=quiet,
+            per_sample=per_sample, grad=grad,
+        )
+        from . import render
+
+        if fmt is Format.table:
+            render.print_table(report, _console())
+        elif fmt is Format.json:
+            _emit(render.to_json(report))
+        elif fmt is Format.csv:
+            _emit(render.to_csv(report))
+        else:
+            _emit(render.to_plain(report))
+
+
+@app.command(no_args_is_help=True)
+def check(
+    pred: PredArg,
+    target: TargetArg = None,
+    max_loss: Annotated[
+        Optional[float],
+        typer.Option("--max", help="Holds when loss <= MAX.", show_default=False,
+                     rich_help_panel="Condition"),
+    ] = None,
+    min_loss: Annotated[
+        Optional[float],
+        typer.Option("--min", help="Holds when loss >= MIN.", show_default=False,
+                     rich_help_panel="Condition"),
+    ] = None,
+    expect: Annotated[
+        Optional[float],
+        typer.Option("--expect", help="Holds when |loss - EXPECT| <= ATOL + RTOL * |EXPECT|.",
+                     show_default=False, rich_help_panel="Condition"),
+    ] = None,
+    rtol: Annotated[
+        float,
+        typer.Option("--rtol", help="Relative tolerance of --expect.", rich_help_panel="Condition"),
+    ] = 1e-6,
+    atol: Annotated[
+        float,
+        typer.Option("--atol", help="Absolute tolerance of --expect.", rich_help_panel="Condition"),
+    ] = 1e-9,
+    loss: LossOpt = Loss.ce,
+    input_kind: InputOpt = None,
+    reduction: Annotated[
+        Reduction,
+        typer.Option("--reduction", "-r", help="mean or sum (check compares one number).",
+                     rich_help_panel=_LOSS),
+    ] = Reduction.mean,
+    weight: WeightOpt = None,
+    ignore_index: IgnoreOpt = -100,
+    label_smoothing: SmoothingOpt = 0.0,
+    pos_weight: PosWeightOpt = None,
+    fmt: Annotated[
+        Format,
+        typer.Option("--format", "-f", help="table or plain: one verdict line; json: an object.",
+                     rich_help_panel=_OUT),
+    ] = Format.plain,
+    pred_format: PredFormatOpt = None,
+    target_format: TargetFormatOpt = None,
+    pred_key: PredKeyOpt = None,
+    target_key: TargetKeyOpt = None,
+    target_column: TargetColumnOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Check that a loss meets a condition: exit 0 if it holds, 1 if not, 2 on bad input.
+
+    Prints one verdict line, e.g. `FAIL loss 1.0155949508195155 > max 1.0 (ce, mean, 3
+    samples)`. Several conditions may be given; all must hold. A NaN loss never passes.
+
+    Examples:
+
+      ce-loss check samples/logits.npy samples/labels.npy --max 2.5
+
+      ce-loss check preds.npy labels.npy --expect 0.6931 --rtol 1e-4 --quiet || exit 1
+    """
+    with _user_errors(debug):
+        if max_loss is None and min_loss is None and expect is None:
+            raise CeLossError("check needs a condition: --max, --min and/or --expect")
+        if reduction is Reduction.none:
+            raise CeLossError(
+                "check compares one number; use --reduction mean or sum, not none"
+            )
+        if rtol < 0 or atol < 0:
+            raise CeLossError(f"--rtol and --atol must be >= 0; got {rtol} and {atol}")
+        report = _run(
+            pred, target, loss=loss, input_kind=input_kind, reduction=reduction, weight=weight,
+            ignore_index=ignore_index, label_smoothing=label_smoothing, pos_weight=pos_weight,
+            pred_format=pred_format, target_format=target_format, pred_key=pred_key,
+            target_key=target_key, target_column=target_column, quiet=quiet,
+        )
+        from . import render
+        from .verdict import judge
+
+        verdict = judge(report, max_loss=max_loss, min_loss=min_loss, expect=expect,
+                        rtol=rtol, atol=atol)
+        if not quiet:
+            _emit(render.verdict_json(verdict) if fmt is Format.json else verdict.line + "\n")
+    raise typer.Exit(EXIT_OK if verdict.passed else EXIT_CHECK_FAILED)
+
+
+def main() -> None:
+    """Entry point of the `ce-loss` console script."""
+    app(prog_name="ce-loss")

@@ -1,0 +1,93 @@
+"""Warnings for input that is valid but probably not what the user meant.
+
+ce-loss still computes the loss; the command line prints these on stderr (not with --quiet).
+Checks that scan the predictions look at the first rows only, so they cost little on big inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .render import Report
+
+# Rows of the predictions the probability checks look at.
+SCAN_ROWS = 10_000
+SUM_TOL = 1e-3
+
+
+def _class_last(a: np.ndarray, p) -> np.ndarray:
+    """The first rows of a categorical array, class dimension last, as float64 (rows, C)."""
+    a = np.asarray(a).reshape(p.input_shape)[:SCAN_ROWS]
+    return np.moveaxis(a, 1, -1).reshape(-1, p.n_classes).astype(np.float64)
+
+
+def _rows_sum_to_one(m: np.ndarray) -> np.ndarray:
+    return np.abs(m.sum(axis=1) - 1.0) <= SUM_TOL
+
+
+def warnings_for(report: Report) -> list[str]:
+    """The warnings a computed report deserves, as sentences."""
+    p = report.problem
+    out: list[str] = []
+    pred, target = report.pred_name, report.target_name or report.pred_name
+    if not p.categorical:
+        return out
+    scanned = "" if p.n_rows <= SCAN_ROWS else f" (of the first {SCAN_ROWS} rows)"
+
+    if not p.soft:
+        t = np.asarray(report.target).reshape(-1)
+        valid = t[t != p.ignore_index]
+        if valid.size == 0 and t.size:
+            if p.reduction == "mean":
+                out.append(
+                    f"{target}: every target is ignore_index ({p.ignore_index}); "
+                    "the mean loss is NaN"
+                )
+            else:
+                out.append(f"{target}: every target is ignore_index ({p.ignore_index})")
+        elif valid.size:
+            lo, hi = int(valid.min()), int(valid.max())
+            distinct = np.unique(valid).size
+            if lo == 1 and hi == distinct and distinct >= 2:
+                out.append(
+                    f"{target}: labels run from 1 to {hi} and class 0 never appears; if they "
+                    "are 1-based, subtract 1 (ce-loss, like torch, counts classes from 0)"
+                )
+    else:
+        ts = _class_last(report.target, p)
+        bad = ~_rows_sum_to_one(ts)
+        if bad.any():
+            row = int(np.argmax(bad))
+            out.append(
+                f"{target}: {int(bad.sum())} target rows{scanned} do not sum to 1 "
+                f"(row {row} sums to {ts[row].sum():.6g}); the loss treats them as given"
+            )
+
+    x = _class_last(report.pred, p)
+    if p.input_kind == "logits" and x.size and x.min() >= 0 and x.max() <= 1:
+        if _rows_sum_to_one(x).all():
+            out.append(
+                f"{pred}: the rows are non-negative and sum to 1, so they look like "
+                "probabilities, but --input is logits; did you mean --input probs?"
+            )
+    elif p.input_kind == "probs" and x.size:
+        bad = ~_rows_sum_to_one(x)
+        if bad.any():
+            row = int(np.argmax(bad))
+            out.append(
+                f"{pred}: {int(bad.sum())} probability rows{scanned} do not sum to 1 "
+                f"(row {row} sums to {x[row].sum():.6g}); they are used as given, "
+                "not renormalised"
+            )
+    elif p.input_kind == "log-probs" and x.size:
+        with np.errstate(over="ignore"):
+            sums = np.exp(x).sum(axis=1)
+        bad = np.abs(sums - 1.0) > SUM_TOL
+        if bad.any():
+            row = int(np.argmax(bad))
+            out.append(
+                f"{pred}: {int(bad.sum())} rows{scanned} are not log-probabilities "
+                f"(exp of row {row} sums to {sums[row]:.6g}); did you mean --loss ce "
+                "for logits?"
+            )
+    return out

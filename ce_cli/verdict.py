@@ -1,0 +1,59 @@
+"""The verdict of `ce-loss check`: does a computed loss meet its conditions?"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .render import Report, fnum
+
+
+@dataclass
+class Condition:
+    kind: str  # "max", "min" or "expect"
+    value: float
+    holds: bool
+    text: str  # how the comparison reads, e.g. "<= max 2.5" or "> max 1.0"
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    loss: float
+    conditions: list[Condition]
+    context: str  # "(ce, mean, 3 samples)"
+    line: str
+
+
+def judge(report: Report, *, max_loss=None, min_loss=None, expect=None, rtol=1e-6, atol=1e-9):
+    """Compare the report's loss with each condition given; all must hold. NaN never passes."""
+    loss = float(report.result.loss)
+    nan = math.isnan(loss)
+    conds: list[Condition] = []
+    if max_loss is not None:
+        ok = not nan and loss <= max_loss
+        conds.append(Condition("max", max_loss, ok, f"{'<=' if ok else '>'} max {fnum(max_loss)}"))
+    if min_loss is not None:
+        ok = not nan and loss >= min_loss
+        conds.append(Condition("min", min_loss, ok, f"{'>=' if ok else '<'} min {fnum(min_loss)}"))
+    if expect is not None:
+        diff = abs(loss - expect)
+        tol = atol + rtol * abs(expect)
+        ok = not nan and diff <= tol
+        conds.append(
+            Condition(
+                "expect", expect, ok,
+                f"{'~=' if ok else '!='} expected {fnum(expect)} "
+                f"(|diff| {fnum(diff)} {'<=' if ok else '>'} {fnum(tol)})",
+            )
+        )
+    passed = all(c.holds for c in conds)
+    p = report.problem
+    context = f"({p.loss}, {p.reduction}, {report.count} {report.unit})"
+    shown = conds if passed else [c for c in conds if not c.holds]
+    if nan:
+        body = "is NaN, which never passes"
+    else:
+        body = ", ".join(c.text for c in shown)
+    line = f"{'PASS' if passed else 'FAIL'} loss {fnum(loss)} {body} {context}"
+    return Verdict(passed=passed, loss=loss, conditions=conds, context=context, line=line)

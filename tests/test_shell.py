@@ -1,0 +1,127 @@
+"""ce-loss as shell scripts meet it: the installed command, `python -m ce_cli`, start-up imports,
+pipes, and the README agreeing with --help."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+PAIR = [str(SAMPLES / "logits.npy"), str(SAMPLES / "labels.npy")]
+SEED001 = "1.0155949508195155"
+
+
+def sh(args, **kw):
+    env = dict(os.environ, **kw.pop("env", {}))
+    return subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, **kw)
+
+
+def console_script():
+    exe = Path(sys.executable).parent / ("ce-loss.exe" if os.name == "nt" else "ce-loss")
+    if not exe.exists():
+        pytest.skip("ce-loss is not installed next to this Python")
+    return str(exe)
+
+
+def test_installed_command_prints_the_loss():
+    r = sh([console_script(), "compute", *PAIR, "--format", "plain", "--quiet"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == SEED001 + "\n"
+
+
+def test_python_dash_m():
+    r = sh([sys.executable, "-m", "ce_cli", "compute", *PAIR, "-f", "plain", "-q"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == SEED001 + "\n"
+    r = sh([sys.executable, "-m", "ce_cli", "--version"])
+    assert r.stdout.startswith("ce-loss ")
+
+
+def test_shell_capture_and_exit_codes():
+    r = sh(["bash", "-c", f'loss=$({sys.executable} -m ce_cli compute {PAIR[0]} {PAIR[1]} '
+                          f'-f plain -q); echo "got $loss"'])
+    assert r.stdout == f"got {SEED001}\n"
+    r = sh([sys.executable, "-m", "ce_cli", "check", *PAIR, "--max", "1.0"])
+    assert r.returncode == 1 and r.stdout.startswith("FAIL")
+    r = sh([sys.executable, "-m", "ce_cli", "check", *PAIR, "--max", "2"])
+    assert r.returncode == 0 and r.stdout.startswith("PASS")
+    r = sh([sys.executable, "-m", "ce_cli", "compute", "missing.npy", PAIR[1]])
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    r = sh([sys.executable, "-m", "ce_cli", "compute", *PAIR, "--loss", "nope"])
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_pipe_from_stdin():
+    data = (SAMPLES / "logits.npy").read_bytes()
+    r = subprocess.run([sys.executable, "-m", "ce_cli", "compute", "-", PAIR[1], "-f", "json",
+                        "-q"], input=data, capture_output=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["loss"] == float(SEED001)
+
+
+def test_no_color_and_pipes_have_no_escape_codes():
+    r = sh([sys.executable, "-m", "ce_cli", "compute", *PAIR, "-p", "-g"],
+           env={"NO_COLOR": "1", "FORCE_COLOR": ""})
+    assert r.returncode == 0
+    assert "\x1b[" not in r.stdout and SEED001 in r.stdout
+
+
+def _modules_after(argv):
+    code = (
+        "import sys\n"
+        "from ce_cli.cli import main\n"
+        f"sys.argv = {argv!r}\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "sys.stderr.write(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('numpy', 'rich', 'torch', 'pandas', 'pydantic'))))\n"
+    )
+    r = sh([sys.executable, "-c", code])
+    return set(r.stderr.split())
+
+
+def test_help_does_not_import_numpy():
+    for argv in (["ce-loss", "--help"], ["ce-loss", "compute", "--help"],
+                 ["ce-loss", "check", "-h"], ["ce-loss", "--version"]):
+        mods = _modules_after(argv)
+        assert not any(m.split(".")[0] == "numpy" for m in mods), (argv, mods)
+
+
+def test_plain_compute_does_not_import_rich_or_heavy_modules():
+    mods = _modules_after(["ce-loss", "compute", *PAIR, "-f", "plain", "-q"])
+    tops = {m.split(".")[0] for m in mods}
+    assert "numpy" in tops
+    assert not tops & {"rich", "torch", "pandas", "pydantic"}, tops
+
+
+# --------------------------------------------------------------------------------------------
+# The README and --help agree
+
+
+def _help(*args):
+    r = sh([sys.executable, "-m", "ce_cli", *args, "--help"], env={"COLUMNS": "200"})
+    assert r.returncode == 0
+    return r.stdout
+
+
+def test_every_command_and_option_is_in_the_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = re.findall(r"^  (\w[\w-]*)\s{2,}", _help().split("Commands:")[1], re.M)
+    assert {"compute", "check"} <= set(commands)
+    for command in commands:
+        assert f"ce-loss {command}" in readme, command
+        options = set(re.findall(r"(--[a-z][a-z-]+)", _help(command)))
+        options -= {"--help"}
+        missing = sorted(o for o in options if o not in readme)
+        assert not missing, (command, missing)
+
+
+def test_readme_setup_commands_use_the_samples():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "ce-loss compute samples/logits.npy samples/labels.npy" in readme
+    assert "python -m pytest" in readme
