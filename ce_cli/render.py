@@ -26,7 +26,7 @@ LOSS_TITLES = {
 
 # A table longer than this shows its head and tail and says how much it hides.
 MAX_TABLE_ROWS = 20
-MAX_TABLE_COLS = 12
+MAX_TABLE_COLS = 10
 
 
 @dataclass
@@ -316,7 +316,7 @@ def print_table(report: Report, console) -> None:
     if r.per_element is not None and (report.show_per_sample or p.reduction == "none"):
         console.print(per_element_table(report))
     if report.show_grad and r.grad is not None:
-        console.print(grad_table(report))
+        console.print(grad_table(report, console.width))
 
 
 def _vector_text(v: np.ndarray) -> str:
@@ -355,42 +355,62 @@ def per_element_table(report: Report):
     return table
 
 
-def grad_table(report: Report):
-    """The gradient as a matrix: one row per sample (position), one column per class."""
+def _fitting_columns(widths: list[int], budget: int) -> tuple[np.ndarray, int]:
+    """Which columns (head and tail) fit in ``budget`` characters, and how many are hidden."""
+    n = len(widths)
+    cost = lambda cols: sum(widths[c] + 3 for c in cols)  # noqa: E731 - cell padding and border
+    limit = min(n, MAX_TABLE_COLS)
+    while limit > 2:
+        cols, hidden = _head_tail(n, limit)
+        if cost(cols) + (12 if hidden else 0) <= budget:
+            return cols, hidden
+        limit -= 1
+    return _head_tail(n, 2)
+
+
+def grad_table(report: Report, width: int = 100):
+    """The gradient as a matrix: one row per sample (position), one column per class.
+
+    Long matrices show their first and last rows; wide ones as many first and last columns as
+    fit in ``width`` characters, never squeezing a number.
+    """
     from rich.table import Table
 
     p = report.problem
     g = np.asarray(report.result.grad, dtype=np.float64)
     if p.categorical:
         m = np.moveaxis(g.reshape(p.input_shape), 1, -1).reshape(-1, p.n_classes)
-        col_names = [
-            report.class_names[c] if report.class_names and len(report.class_names) == p.n_classes else str(c)
-            for c in range(p.n_classes)
-        ]
+        named = report.class_names and len(report.class_names) == p.n_classes
+        col_names = [report.class_names[c] if named else str(c) for c in range(p.n_classes)]
     else:
-        flat = g.reshape(g.shape[0], -1) if g.ndim > 1 else g.reshape(-1, 1)
-        m = flat
+        m = g.reshape(g.shape[0], -1) if g.ndim > 1 else g.reshape(-1, 1)
         col_names = [str(c) for c in range(m.shape[1])] if g.ndim > 1 else ["grad"]
     rows, hidden_rows = _head_tail(m.shape[0])
-    cols, hidden_cols = _head_tail(m.shape[1], MAX_TABLE_COLS)
-    title = f"gradient of the loss with respect to {p.input_kind} ({' x '.join(map(str, g.shape)) or 'scalar'})"
+    text = [[short(v, 4) for v in m[rr]] for rr in rows]
+    widths = [max([len(col_names[c])] + [len(t[c]) for t in text]) for c in range(m.shape[1])]
+    row_w = max(3, len(str(m.shape[0])))
+    cols, hidden_cols = _fitting_columns(widths, width - row_w - 4)
+    shape = " x ".join(map(str, g.shape)) or "scalar"
+    title = f"gradient of the loss with respect to {p.input_kind} ({shape})"
     table = Table(title=title, title_justify="left")
-    table.add_column("row", justify="right")
+    table.add_column("row", justify="right", no_wrap=True)
     half_c = len(cols) // 2 if hidden_cols else len(cols)
     for j, c in enumerate(cols):
         if hidden_cols and j == half_c:
-            table.add_column(f"... {hidden_cols} ...", justify="center")
-        table.add_column(col_names[c], justify="right")
+            table.add_column(f"{hidden_cols} more", justify="center", no_wrap=True)
+        table.add_column(col_names[c], justify="right", no_wrap=True, min_width=widths[c])
     half_r = len(rows) // 2 if hidden_rows else len(rows)
     for i, rr in enumerate(rows):
         if hidden_rows and i == half_r:
-            table.add_row("...", f"[dim]{hidden_rows} rows hidden[/]", *([""] * (len(table.columns) - 2)))
+            table.add_row("...", *(["..."] * (len(table.columns) - 1)))
         cells = [str(int(rr))]
         for j, c in enumerate(cols):
             if hidden_cols and j == half_c:
                 cells.append("...")
-            cells.append(short(m[rr, c]))
+            cells.append(text[i][c])
         table.add_row(*cells)
+    if hidden_rows:
+        table.caption = f"{hidden_rows} rows hidden"
     return table
 
 
