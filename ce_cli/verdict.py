@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .render import Report, fnum
+from .render import Report, fnum, short
 
 
 @dataclass
@@ -44,7 +44,7 @@ def judge(report: Report, *, max_loss=None, min_loss=None, expect=None, rtol=1e-
             Condition(
                 "expect", expect, ok,
                 f"{'~=' if ok else '!='} expected {fnum(expect)} "
-                f"(|diff| {fnum(diff)} {'<=' if ok else '>'} {fnum(tol)})",
+                f"(|diff| {short(diff)} {'<=' if ok else '>'} tolerance {short(tol)})",
             )
         )
     passed = all(c.holds for c in conds)

@@ -25,6 +25,9 @@ SEED001_LABELS = np.array([1, 2, 3])
 def main() -> None:
     np.save(HERE / "logits.npy", SEED001_LOGITS)
     np.save(HERE / "labels.npy", SEED001_LABELS)
+    # The same predictions as log-probabilities, for --loss nll (same loss).
+    z = SEED001_LOGITS - SEED001_LOGITS.max(axis=1, keepdims=True)
+    np.save(HERE / "log_probs.npy", z - np.log(np.exp(z).sum(axis=1, keepdims=True)))
 
     # The same example as one CSV with a header and a label column.
     lines = ["c0,c1,c2,c3,c4,label"]
