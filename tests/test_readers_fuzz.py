@@ -1,0 +1,181 @@
+"""Fuzzing the readers: whatever the bytes, load() returns numbers or raises CeLossError.
+
+For each format: random bytes, and valid files damaged by random mutations (truncation, flipped
+bytes, inserted or deleted bytes, inserted cells and JSON tokens). Anything but a Loaded of
+numeric arrays or a CeLossError (IndexError, RecursionError, zipfile.BadZipFile,
+UnicodeDecodeError, MemoryError, ...) fails, and so does an example slower than the deadline.
+"""
+
+import io
+import itertools
+import json
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ce_cli.errors import CeLossError
+from ce_cli.readers import FORMATS, Loaded, load, read_vector
+
+FUZZ = settings(
+    max_examples=120,
+    deadline=2000,  # ms per example
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+EXT = {"npy": ".npy", "npz": ".npz", "csv": ".csv", "tsv": ".tsv", "json": ".json",
+       "jsonl": ".jsonl"}
+_counter = itertools.count()
+
+
+def _seeds():
+    """A few valid files of each format."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 3)).round(3)
+    y = np.array([0, 2, 1, 2])
+    seeds = {f: [] for f in FORMATS}
+    for arr in (x, y, x.astype(np.float32), rng.standard_normal((2, 3, 2, 2)), np.float64(1.5)):
+        b = io.BytesIO()
+        np.save(b, arr)
+        seeds["npy"].append(b.getvalue())
+    for save in (np.savez, np.savez_compressed):
+        b = io.BytesIO()
+        save(b, logits=x, labels=y)
+        seeds["npz"].append(b.getvalue())
+    b = io.BytesIO()
+    np.savez(b, logits=x, labels=np.array(["a", "c", "b", "c"]), classes=np.array(["a", "b", "c"]))
+    seeds["npz"].append(b.getvalue())
+    rows = "\n".join(",".join(str(v) for v in r) + f",{t}" for r, t in zip(x, y))
+    seeds["csv"] += [
+        ("a,b,c,label\n" + rows + "\n").encode(),
+        ("# comment\n\n" + rows.replace(",", ", ") + "\r\n").encode(),
+        "\ufeffcat,dog,bird,label\n2.1,0.3,-1.0,cat\n0.2,1.7,0.1,dog\n".encode(),
+        b'"a","b"\n1,2\n"3",4\n',
+        b"1\n2\n3\n",
+    ]
+    seeds["tsv"] += [
+        ("a\tb\tc\tlabel\n" + rows.replace(",", "\t") + "\n").encode(),
+        b"1\t2\n3\t4\n",
+    ]
+    seeds["json"] += [
+        json.dumps({"logits": x.tolist(), "labels": y.tolist()}).encode(),
+        json.dumps({"logits": x.tolist(), "labels": ["a", "c", "b", "c"],
+                    "classes": ["a", "b", "c"]}).encode(),
+        json.dumps(x.tolist(), indent=1).encode(),
+        b"[[[1, 2], [3, 4]], [[5, 6], [7, NaN]]]",
+    ]
+    seeds["jsonl"] += [
+        "\n".join(json.dumps({"logits": r.tolist(), "label": int(t)})
+                  for r, t in zip(x, y)).encode(),
+        "\n".join(json.dumps(r.tolist()) for r in x).encode() + b"\n",
+        b'{"probs": [0.2, 0.8], "target": [0.0, 1.0]}\n{"probs": [0.5, 0.5], "target": [1, 0]}\n',
+    ]
+    return seeds
+
+
+SEEDS = _seeds()
+TOKENS = [b",", b"\t", b"\n", b'"', b"[", b"]", b"{", b"}", b":", b"x", b"-", b"1e999", b"NaN",
+          b"true", b"null", b"\x00", b"\xff", b"\xef\xbb\xbf", b"#", b"label", b" ", b"[" * 50,
+          b"99999999999999999999999", b"\x93NUMPY", b"PK\x03\x04", b"\x80\x04"]
+
+
+@st.composite
+def mutated(draw, fmt):
+    data = bytearray(draw(st.sampled_from(SEEDS[fmt])))
+    for _ in range(draw(st.integers(1, 4))):
+        op = draw(st.sampled_from(["truncate", "flip", "insert", "delete", "token"]))
+        pos = draw(st.integers(0, max(0, len(data))))
+        if op == "truncate":
+            del data[pos:]
+        elif op == "flip" and data:
+            data[min(pos, len(data) - 1)] ^= draw(st.integers(1, 255))
+        elif op == "insert":
+            data[pos:pos] = draw(st.binary(min_size=1, max_size=8))
+        elif op == "delete":
+            del data[pos:pos + draw(st.integers(1, 16))]
+        else:
+            data[pos:pos] = draw(st.sampled_from(TOKENS))
+    return bytes(data)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("fuzz")
+
+
+def _check(call):
+    try:
+        r = call()
+    except CeLossError as e:
+        assert e.message and str(e) == e.message
+        return
+    assert isinstance(r, Loaded)
+    assert isinstance(r.pred, np.ndarray) and r.pred.dtype.kind in "biuf"
+    assert r.target is None or (isinstance(r.target, np.ndarray) and r.target.dtype.kind in "biuf")
+
+
+def _file(workdir, fmt, data):
+    # a fresh name each time: an earlier example's memmap may still map the previous file
+    path = workdir / f"f{next(_counter)}{EXT[fmt]}"
+    path.write_bytes(data)
+    return str(path)
+
+
+def _run_all(workdir, fmt, data):
+    path = _file(workdir, fmt, data)
+    _check(lambda: load(path))
+    _check(lambda: load(path, mmap=False))
+    _check(lambda: load("-", stdin=io.BytesIO(data)))
+    _check(lambda: load("-", stdin=io.BytesIO(data), pred_format=fmt))
+    os.remove(path)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@FUZZ
+@given(data=st.data())
+def test_mutated_files(workdir, fmt, data):
+    _run_all(workdir, fmt, data.draw(mutated(fmt)))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@FUZZ
+@given(data=st.binary(max_size=600))
+def test_random_bytes(workdir, fmt, data):
+    _run_all(workdir, fmt, data)
+
+
+@FUZZ
+@given(pred=st.sampled_from(SEEDS["csv"][:3] + SEEDS["json"][:2]), target=st.data())
+def test_mutated_target_files(workdir, pred, target):
+    """A damaged TARGET file next to a valid prediction file."""
+    fmt = "json" if pred.startswith(b"{") else "csv"
+    pfile = _file(workdir, fmt, pred)
+    tfmt = target.draw(st.sampled_from(FORMATS))
+    tfile = _file(workdir, tfmt, target.draw(mutated(tfmt)))
+    _check(lambda: load(pfile, tfile))
+
+
+@FUZZ
+@given(spec=st.text(max_size=40))
+def test_read_vector_random_specs(spec):
+    try:
+        v = read_vector(spec, "--weight")
+    except CeLossError as e:
+        assert e.message.startswith("--weight")
+        return
+    assert v.dtype == np.float64 and v.ndim >= 1
+
+
+@FUZZ
+@given(data=st.data())
+def test_read_vector_mutated_files(workdir, data):
+    fmt = data.draw(st.sampled_from(["npy", "csv", "json"]))
+    path = _file(workdir, fmt, data.draw(mutated(fmt)))
+    try:
+        v = read_vector(path, "--pos-weight")
+    except CeLossError as e:
+        assert e.message.startswith("--pos-weight: ")
+        return
+    assert v.dtype == np.float64 and v.ndim >= 1
