@@ -44,8 +44,9 @@ ALLOWED_INPUT = {
 
 # torch clamps each log term of binary_cross_entropy at -100 (Loss.cpp) ...
 BCE_LOG_CLAMP = -100.0
-# ... and its backward divides by max(p * (1 - p), EPSILON) with EPSILON = 1e-12.
-BCE_GRAD_EPS = 1e-12
+# ... and its backward divides by max(p * (1 - p), EPSILON) with EPSILON = 1e-12 held as a float32,
+# 9.99999996e-13: torch 2.13 gives d/dp = -1000000003995.8029 at p = 0, t = 1 even in float64.
+BCE_GRAD_EPS = float(np.float32(1e-12))
 
 # About this many float64 values of per-element work make one segment of rows whose loss sum is
 # kept apart; blocks are whole numbers of segments, so sums do not depend on the block size.
@@ -160,7 +161,8 @@ def _where(mask: np.ndarray, offset: int = 0) -> str:
 
 def _fmt(v) -> str:
     v = float(v)
-    if v == int(v) and abs(v) < 1e15:
+    # isfinite first: int() of NaN or inf raises, which turned these messages into a crash
+    if math.isfinite(v) and abs(v) < 1e15 and v == int(v):
         return str(int(v))
     return repr(v)
 
@@ -510,7 +512,9 @@ def _categorical(p: Problem, x: np.ndarray, t: np.ndarray, want_grad: bool, scal
         else:
             lq = xf
         # 0 * log 0 counts as 0: a class with no target mass adds nothing, even at probability 0
-        loss = -np.sum(np.where(vnz, v * lq, 0.0), axis=1)
+        # (np.where discards the NaN of 0 * -inf; errstate keeps it from warning the caller)
+        with np.errstate(invalid="ignore"):
+            loss = -np.sum(np.where(vnz, v * lq, 0.0), axis=1)
         if not want_grad:
             return loss, None
         g = -v
@@ -519,14 +523,14 @@ def _categorical(p: Problem, x: np.ndarray, t: np.ndarray, want_grad: bool, scal
                 g = np.where(vnz, g / xf, 0.0)  # d(-v log s)/ds = -v / s
     else:
         x_t = np.take_along_axis(xf, tt, axis=1)[:, 0]
-        with np.errstate(divide="ignore"):
+        # ignored elements (a = b = 0) may sit on log 0: np.where drops the NaN of 0 * -inf
+        with np.errstate(divide="ignore", invalid="ignore"):
             lq_t = np.log(x_t) if probs else x_t
-        loss = np.where(a != 0, -a * lq_t, 0.0)
-        if eps > 0:
-            with np.errstate(divide="ignore"):
+            loss = np.where(a != 0, -a * lq_t, 0.0)
+            if eps > 0:
                 lq = np.log(xf) if probs else xf
-            wlq = lq.sum(axis=1) if w_b is None else np.einsum("nc...,c->n...", lq, w)
-            loss = loss + np.where(b != 0, -b * wlq, 0.0)
+                wlq = lq.sum(axis=1) if w_b is None else np.einsum("nc...,c->n...", lq, w)
+                loss = loss + np.where(b != 0, -b * wlq, 0.0)
         if not want_grad:
             return loss, None
         g = np.zeros(xf.shape)
@@ -729,7 +733,7 @@ def cross_entropy(
     Returns a float, or for ``reduction="none"`` a float64 array of shape (), (N,) or (N, d1, ...).
 
     >>> round(cross_entropy([[3.4, 1.5, 0.4, 0.1]], [0]), 6)
-    0.210796
+    0.212074
     """
     return evaluate(
         "ce", input, target, weight=weight, ignore_index=ignore_index, reduction=reduction,
@@ -779,7 +783,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     ``mean`` divides by the number of elements.
 
     >>> round(binary_cross_entropy([0.1582, 0.4139, 0.2287], [0.0, 1.0, 0.0]), 6)
-    0.437488
+    0.438007
     """
     return evaluate("bce", input, target, weight=weight, reduction=reduction).value
 
@@ -794,7 +798,7 @@ def binary_cross_entropy_with_logits(
     ``pos_weight`` broadcasts along the last dimension, ``weight`` against the input.
 
     >>> round(binary_cross_entropy_with_logits([1.7], [1.0]), 6)
-    0.167763
+    0.167786
     """
     return evaluate(
         "bce-logits", input, target, weight=weight, reduction=reduction, pos_weight=pos_weight
