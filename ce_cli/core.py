@@ -497,6 +497,8 @@ def _categorical(p: Problem, x: np.ndarray, t: np.ndarray, want_grad: bool, scal
                 z -= b[:, None] * (1.0 if w_b is None else w_b)
             cur = np.take_along_axis(z, tt, axis=1)
             np.put_along_axis(z, tt, cur - a[:, None], axis=1)
+            if math.isnan(scale):
+                return loss, _nan_where_divided(z, valid, tt, whole_rows=True)
         if scale != 1.0:
             z *= scale
         return loss, z
@@ -541,9 +543,26 @@ def _categorical(p: Problem, x: np.ndarray, t: np.ndarray, want_grad: bool, scal
         if probs:
             with np.errstate(divide="ignore", invalid="ignore"):
                 g = np.where(g != 0, g / xf, 0.0)
+        if math.isnan(scale):
+            return loss, _nan_where_divided(g, valid, tt, whole_rows=eps > 0)
     if scale != 1.0:
         g *= scale
     return loss, g
+
+
+def _nan_where_divided(g: np.ndarray, valid: np.ndarray, tt: np.ndarray, whole_rows: bool):
+    """The gradient of a mean whose weight sum is 0 although some targets count, as torch has it.
+
+    nll_loss's backward divides by the total weight (0), so every entry it touches is NaN: the
+    target entries of counted elements, and their whole rows once log_softmax or label smoothing
+    spreads them; entries of ignored elements stay 0.
+    """
+    if whole_rows:
+        touched = np.broadcast_to(valid[:, None], g.shape)
+    else:
+        touched = np.zeros(g.shape, dtype=bool)
+        np.put_along_axis(touched, tt, valid[:, None], axis=1)
+    return np.where(touched, np.nan, 0.0)
 
 
 def _binary(p: Problem, x: np.ndarray, t: np.ndarray, w, pw, want_grad: bool, scale: float):
@@ -643,15 +662,19 @@ def reduce_total(p: Problem, total: float, denom: float) -> float | None:
         return None
     if p.reduction == "sum":
         return total
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.float64(total) / np.float64(denom))
+    if denom == 0:
+        # torch divides the nll term by the weight sum on its own: 0 / 0 = NaN, whatever the
+        # label-smoothing term adds (so never +-inf)
+        return math.nan
+    return total / denom
 
 
 def grad_scale(p: Problem, denom: float) -> float:
     if p.reduction != "mean":
         return 1.0
-    with np.errstate(divide="ignore"):
-        return float(np.float64(1.0) / np.float64(denom)) if denom != 0 else 0.0
+    # A zero weight sum makes the mean 0/0 = NaN; the gradient then follows torch (see
+    # _nan_where_divided): NaN where nll_loss's backward divides by it, 0 on ignored elements.
+    return 1.0 / denom if denom != 0 else math.nan
 
 
 def evaluate(

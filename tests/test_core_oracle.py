@@ -215,3 +215,25 @@ def test_float32_inputs_are_computed_in_float64():
     xt = torch.tensor(x)
     v32 = float(torch.nn.functional.cross_entropy(xt, torch.tensor(t)))
     assert v32 != r.loss
+
+
+@pytest.mark.parametrize("loss,eps", [("ce", 0.0), ("ce", 0.1), ("nll", 0.0)])
+def test_zero_weight_sum_gradient_is_torchs(loss, eps):
+    """Mean over targets whose class weights sum to 0: loss NaN, gradient NaN where torch's
+    nll backward divides by that 0, and 0 on ignored elements."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(3, 3))
+    t = np.array([0, 0, -100])
+    w = np.array([0.0, 1.0, 1.0])
+    if loss == "nll":
+        x = x - np.log(np.exp(x).sum(1, keepdims=True))
+    xt = torch.tensor(x, requires_grad=True)
+    F = torch.nn.functional
+    fn = F.cross_entropy if loss == "ce" else F.nll_loss
+    kw = {"label_smoothing": eps} if loss == "ce" else {}
+    ref = fn(xt, torch.tensor(t), weight=torch.tensor(w), **kw)
+    ref.backward()
+    r = ce_cli.evaluate(loss, x, t, weight=w, label_smoothing=eps, grad=True)
+    assert np.isnan(r.loss) and np.isnan(ref.item())
+    assert np.array_equal(np.isnan(r.grad), np.isnan(xt.grad.numpy()))
+    assert np.array_equal(np.nan_to_num(r.grad), np.nan_to_num(xt.grad.numpy()))
