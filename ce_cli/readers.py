@@ -363,7 +363,9 @@ def _parse_npy_header(header: bytes, major: int, label: str):
         raise bad
     try:
         dtype = npformat.descr_to_dtype(d["descr"])
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError):
+    # SyntaxError: numpy parses a comma string descr (",<f8") with ast.literal_eval
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError,
+            SyntaxError, OverflowError, MemoryError):
         raise bad from None
     return dtype, shape, fortran
 
