@@ -10,6 +10,7 @@ Exit status: 0 success, 1 a `check` whose condition does not hold, 2 bad usage o
 from __future__ import annotations
 
 import os
+import re
 import sys
 from contextlib import contextmanager
 from enum import Enum
@@ -282,7 +283,7 @@ def _resolve_kind(loss: Loss, input_kind: Optional[InputKind]) -> str:
     return input_kind.value
 
 
-def _bce_param(vec, pred_shape: tuple, option: str):
+def _bce_param(vec, pred_shape: tuple, option: str, pred_name: str):
     """Shape a --weight/--pos-weight vector for bce: per class on dim 1, per element for 1-D."""
     import numpy as np
 
@@ -293,18 +294,39 @@ def _bce_param(vec, pred_shape: tuple, option: str):
         return v  # broadcasts along the last dimension, as in torch
     if v.shape[0] != pred_shape[1]:
         raise CeLossError(
-            f"{option} has {v.shape[0]} values but the input has {pred_shape[1]} classes "
+            f"{option} has {v.shape[0]} values but {pred_name} has {pred_shape[1]} classes "
             f"(dimension 1 of shape {tuple(pred_shape)})"
         )
     return v.reshape((1, -1) + (1,) * (len(pred_shape) - 2))
 
 
 def _prefix_source(e: CeLossError, names: dict) -> CeLossError:
-    """Name the file or option a core error is about ("logits.npy: input[3, 1] is NaN")."""
+    """Say a core error in the user's words: the file or option it is about, and PRED's name.
+
+    ``input[3, 1] is NaN`` becomes ``logits.npy: input[3, 1] is NaN``; ``weight has 2 entries
+    but the input has 5 classes`` becomes ``--weight has 2 entries but logits.npy has 5
+    classes``; ``label_smoothing must be ...`` becomes ``--label-smoothing must be ...``.
+    """
     where = names.get(e.source)
-    if where and not e.message.startswith(where):
-        return CeLossError(f"{where}: {e.message}", source=e.source, hint=e.hint)
-    return e
+    if not where:
+        return e
+    msg, hint = e.message, e.hint
+    if msg.startswith((f"{where}:", f"{where} ")):
+        pass  # already named (a file name merely starting a core word, "t", is not)
+    elif where.startswith("--") and re.match(rf"{re.escape(e.source)}(?![\w-])", msg):
+        msg = where + msg[len(e.source):]  # the core's parameter name is the user's option
+    else:
+        msg = f"{where}: {msg}"
+    pred = names.get("input")
+    if pred and e.source != "input" and where != pred:
+        for phrase in ("but input has", "but the input has"):
+            msg = msg.replace(phrase, f"but {pred} has", 1)
+        msg = msg.replace("the input's shape", f"the shape of {pred}", 1)
+    if hint is None and e.source == "target":
+        m = re.search(r"is class (-\d+), outside", msg)
+        if m:
+            hint = f"if {m.group(1)} marks targets to skip, pass --ignore-index {m.group(1)}"
+    return CeLossError(msg, source=e.source, hint=hint)
 
 
 def _run(
@@ -336,9 +358,9 @@ def _run(
     pw = readers.read_vector(pos_weight, "--pos-weight") if pos_weight is not None else None
     if loss in (Loss.bce, Loss.bce_logits):
         if w is not None:
-            w = _bce_param(w, data.pred.shape, "--weight")
+            w = _bce_param(w, data.pred.shape, "--weight", data.pred_name)
         if pw is not None:
-            pw = _bce_param(pw, data.pred.shape, "--pos-weight")
+            pw = _bce_param(pw, data.pred.shape, "--pos-weight", data.pred_name)
     names.update({"weight": "--weight", "pos_weight": "--pos-weight",
                   "label_smoothing": "--label-smoothing", "ignore_index": "--ignore-index"})
     try:

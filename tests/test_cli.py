@@ -225,8 +225,8 @@ def test_table_shows_per_sample_columns():
         (["--loss", "nll", "--input", "logits"], "--loss nll takes log-probs, not --input logits"),
         (["--loss", "bce", "--input", "logits"], "use --loss bce-logits for logits"),
         (["--format", "plain", "--grad"], "--format plain prints the bare loss only"),
-        (["--label-smoothing", "-0.1"], "label_smoothing must be between 0.0 and 1.0"),
-        (["--weight", "1,2"], "--weight: weight has 2 entries but the input has 5 classes"),
+        (["--label-smoothing", "-0.1"], "--label-smoothing must be between 0.0 and 1.0"),
+        (["--weight", "1,2"], "--weight has 2 entries but " + s("logits.npy") + " has 5 classes"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(args, message):
