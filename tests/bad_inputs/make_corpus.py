@@ -1,0 +1,153 @@
+"""Write the bad-input corpus of tests/test_bad_inputs.py into tests/bad_inputs/files/.
+
+    python tests/bad_inputs/make_corpus.py          # rewrites the files in place
+
+Every file is small and its bytes depend on nothing but this script (archives carry a fixed
+date), so running it again changes nothing; a test checks that the committed files are what it
+writes. What ce-loss must say about each file is in cases.json, next to this script.
+
+The pickles written here are harmless (a list of numbers); the malicious pickle of the
+"never unpickles" test is built at test time, with its marker in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import struct
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+FILES = HERE / "files"
+_DATE = (2024, 1, 1, 0, 0, 0)
+
+# A valid problem: 4 samples, 3 classes.
+LOGITS = np.array([[2.0, 0.5, -1.0], [0.1, 1.2, 0.3], [-0.5, 0.0, 2.5], [1.0, 1.0, 1.0]])
+LABELS = np.array([0, 1, 2, 1])
+LOGITS_CSV = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in LOGITS)
+
+
+def npy(arr: np.ndarray, allow_pickle: bool = False) -> bytes:
+    b = io.BytesIO()
+    np.save(b, arr, allow_pickle=allow_pickle)
+    return b.getvalue()
+
+
+def npy_header(header: str, data: bytes = b"") -> bytes:
+    """A version 1.0 .npy file with this header text, padded as numpy pads it."""
+    h = header.encode("latin1")
+    pad = 64 - (10 + len(h) + 1) % 64
+    h = h + b" " * pad + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h + data
+
+
+def npz(**arrays: bytes) -> bytes:
+    """An .npz archive of the given .npy members, with a fixed date so the bytes never change."""
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", zipfile.ZIP_STORED) as z:
+        for key, data in arrays.items():
+            z.writestr(zipfile.ZipInfo(f"{key}.npy", date_time=_DATE), data)
+    return b.getvalue()
+
+
+def corpus() -> dict[str, bytes]:
+    """File name -> bytes."""
+    f: dict[str, bytes] = {}
+    # valid companions of the bad files
+    f["ok_logits.npy"] = npy(LOGITS)
+    f["ok_labels.npy"] = npy(LABELS)
+    f["ok_logits.csv"] = LOGITS_CSV.encode()
+    f["ok_probs.npy"] = npy(np.array([[0.2, 0.8], [0.9, 0.1], [0.5, 0.5]]))
+    f["ok_binary.npy"] = npy(np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]))
+    f["ok_binlogits.npy"] = npy(np.array([[0.3, -1.2], [2.0, 0.1], [-0.4, 0.9]]))
+    # a directory where a file is expected (git keeps it through the file inside)
+    f["a_directory.npy/README"] = b"ce-loss is given this directory as PRED.\n"
+
+    # empty files of every format
+    for ext in ("npy", "npz", "csv", "tsv", "json", "jsonl"):
+        f[f"empty.{ext}"] = b""
+
+    # .npy damage
+    full = npy(LOGITS)
+    f["truncated.npy"] = full[: len(full) - 20]
+    f["truncated_header.npy"] = full[:40]
+    f["huge_shape.npy"] = npy_header(
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (100000000000, 100000000000), }",
+        full[128:],
+    )
+    f["damaged_header.npy"] = npy_header("{'descr': '<f8', 'fortran_order': False, }",
+                                         full[128:])
+    f["comma_descr.npy"] = npy_header(
+        "{'descr': ',<f8', 'fortran_order': False, 'shape': (4, 3), }", full[128:])
+    f["not_numpy.npy"] = b"this is text, not an array\n"
+    f["object.npy"] = npy(np.array([[1.0, 2.0], [3.0, 4.0]], dtype=object), allow_pickle=True)
+    f["pickle_named.npy"] = pickle.dumps([[1.0, 2.0], [3.0, 4.0]], protocol=4)
+    f["complex.npy"] = npy(LOGITS.astype(np.complex128))
+    f["strings.npy"] = npy(np.array([["2.0", "0.5"], ["0.1", "1.2"]]))
+    f["labels_nan.npy"] = npy(np.array([0.0, np.nan, 2.0, 1.0]))
+
+    # .npz damage
+    f["object.npz"] = npz(
+        logits=npy(np.array([[1.0, 2.0]], dtype=object), allow_pickle=True),
+        labels=npy(np.array([1])),
+    )
+    f["truncated.npz"] = npz(logits=npy(LOGITS), labels=npy(LABELS))[:150]
+    f["no_targets.npz"] = npz(logits=npy(LOGITS))
+
+    # CSV and TSV damage
+    f["non_numeric.csv"] = b"a,b,c\n1.0,2.0,3.0\n4.0,abc,6.0\n"
+    f["ragged.csv"] = b"1.0,2.0,3.0\n4.0,5.0,6.0\n7.0,8.0\n"
+    f["garbage.csv"] = bytes(range(256)) * 2
+    f["latin1.csv"] = "x,y\n1.0,2.0\n3.0,4.0\n\u00e9t\u00e9,5.0\n".encode("latin-1")
+    f["utf16.csv"] = "1.0,2.0\n3.0,4.0\n".encode("utf-16")
+    f["nul.csv"] = b"1.0,2.0\n3.0,\x004.0\n"
+    f["non_numeric.tsv"] = b"1.0\t2.0\n3.0\tfour\n"
+    f["header_only.csv"] = b"cat,dog,label\n"
+    f["bad_label_name.csv"] = b"cat,dog,label\n1.0,2.0,cat\n0.5,0.1,horse\n"
+    f["labels_with_text.csv"] = b"0\n1\ntwo\n"
+
+    # JSON and JSON Lines damage
+    f["invalid.json"] = b'{"logits": [[1.0, 2.0], [3.0, 4.0]], "labels": [0, 1}\n'
+    f["deep.json"] = b"[" * 200_000 + b"]" * 200_000
+    f["ragged.json"] = b"[[1.0, 2.0, 3.0], [4.0, 5.0], [6.0, 7.0, 8.0]]"
+    f["strings.json"] = b'{"logits": [[1.0, "2.5"], [0.3, 0.4]], "labels": [0, 1]}'
+    f["not_a_list.json"] = b'"logits"'
+    f["invalid.jsonl"] = b'{"logits": [1.0, 2.0], "label": 0}\n{"logits": [1.0, 2.0] "label": 1}\n'
+    f["ragged.jsonl"] = b"[1.0, 2.0, 3.0]\n[4.0, 5.0]\n"
+    f["strings.jsonl"] = b'{"logits": [1.0, 2.0], "label": 0}\n{"logits": [1.0, 2.0], "label": "1"}\n'
+
+    # values the loss cannot take
+    f["labels_3.npy"] = npy(np.array([0, 1, 2]))  # one label short of ok_logits' 4 rows
+    f["labels_out_of_range.npy"] = npy(np.array([0, 1, 7, 1]))
+    f["labels_negative.npy"] = npy(np.array([0, -1, 2, 1]))
+    f["labels_fractional.npy"] = npy(np.array([0.0, 1.5, 2.0, 1.0]))
+    f["labels_fractional.csv"] = b"0\n1.5\n2\n1\n"
+    f["labels_2d.npy"] = npy(np.array([[0, 1], [2, 1]]))
+    f["logits_nan.npy"] = npy(np.where(np.arange(12).reshape(4, 3) == 4, np.nan, LOGITS))
+    f["logits_inf.npy"] = npy(np.where(np.arange(12).reshape(4, 3) == 7, np.inf, LOGITS))
+    f["logits_nan.csv"] = b"2.0,0.5,-1.0\n0.1,nan,0.3\n-0.5,0.0,2.5\n1.0,1.0,1.0\n"
+    f["probs_out_of_range.npy"] = npy(np.array([[0.2, 0.8], [1.5, 0.1], [0.5, 0.5]]))
+    f["binary_target_2.npy"] = npy(np.array([[0.0, 1.0], [2.0, 0.0], [1.0, 1.0]]))
+    f["weight_nan.csv"] = b"1.0\nnan\n1.0\n"
+    return f
+
+
+def write(root: Path = FILES) -> list[Path]:
+    """Write the corpus under ``root``; returns the paths written."""
+    out = []
+    for name, data in corpus().items():
+        p = root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if not p.exists() or p.read_bytes() != data:  # keep mtimes of unchanged files
+            p.write_bytes(data)
+        out.append(p)
+    return out
+
+
+if __name__ == "__main__":
+    paths = write(Path(sys.argv[1]) if len(sys.argv) > 1 else FILES)
+    print(f"wrote {len(paths)} files")
