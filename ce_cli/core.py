@@ -22,6 +22,7 @@ Reference for the semantics: ``aten/src/ATen/native/LossNLL.cpp`` (``cross_entro
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -412,17 +413,59 @@ def denominator(p: Problem, target) -> float:
     Index targets: the sum of the class weights of the targets that are not ``ignore_index``
     (their count without weights), as ``nll_loss`` does. Probability targets: the number of
     samples (``numel / C``), weights or not, as ``cross_entropy_loss_prob_target`` does. BCE: the
-    number of elements.
+    number of elements. Weighted sums are correctly rounded (see :func:`denominator_of_counts`),
+    so the targets may also be counted block by block with :func:`count_targets`.
     """
     if p.soft:
         return float(math.prod(p.input_shape) // (p.n_classes or 1))
     t = np.asarray(target).reshape(p.target_shape)
-    valid = t != p.ignore_index
+    return denominator_of_counts(p, count_targets(p, t))
+
+
+def count_targets(p: Problem, t_block) -> np.ndarray | None:
+    """How many index targets of a block fall in each class (int64, length C), ignored ones not.
+
+    Counts of blocks add up exactly, so :func:`denominator` can be had from a target file read
+    block by block. Targets outside ``0..C-1`` are left out: the block's validation reports them.
+    Returns ``None`` for problems whose denominator does not depend on the targets.
+    """
+    if p.soft:
+        return None
+    t = np.asarray(t_block).reshape(-1)
+    c = p.n_classes
+    if t.dtype.kind in "iu" and t.size and t.min() >= 0 and t.max() < c:
+        keep = t[t != p.ignore_index] if 0 <= p.ignore_index < c else t
+    else:
+        with np.errstate(invalid="ignore"):  # NaN targets: left out here, reported by the block
+            keep = t[(t >= 0) & (t < c) & (t != p.ignore_index) & (t == np.floor(t))]
+    return np.bincount(keep.astype(np.intp, copy=False), minlength=c).astype(np.int64)
+
+
+def denominator_of_counts(p: Problem, counts: np.ndarray | None) -> float:
+    """The mean's denominator from the class counts of :func:`count_targets` (summed over blocks).
+
+    With class weights, ``sum_c counts_c * w_c`` is computed exactly in Python integers and
+    rounded once, so it does not depend on how the targets were split into blocks.
+    """
+    if counts is None:
+        return float(math.prod(p.input_shape) // (p.n_classes or 1))
+    counts = np.asarray(counts, dtype=np.int64)
     if p.weight is None:
-        return float(np.count_nonzero(valid))
-    idx = np.where(valid, t, 0).astype(np.intp, copy=False)
-    w = p.weight[idx]
-    return float(np.sum(w, where=valid, dtype=np.float64))
+        return float(counts.sum())
+    nz = np.flatnonzero(counts)
+    if nz.size == 0:
+        return 0.0
+    # w_c = mant_c * 2**exp_c with integer mant_c (53 bits): the sum is an integer times 2**lo
+    mant, exp = np.frexp(p.weight[nz])
+    mant = (mant * 2.0**53).astype(np.int64).tolist()
+    exp = (exp.astype(np.int64) - 53).tolist()
+    lo = min(exp)
+    total = sum(int(n) * m << (e - lo) for n, m, e in zip(counts[nz].tolist(), mant, exp))
+    try:
+        # int / int is correctly rounded in Python
+        return total / (1 << -lo) if lo < 0 else float(total << lo)
+    except OverflowError:
+        return math.copysign(math.inf, total)
 
 
 # --------------------------------------------------------------------------------------------
@@ -432,6 +475,201 @@ def denominator(p: Problem, target) -> float:
 def _class_view(v: np.ndarray, ndim: int) -> np.ndarray:
     """A per-class vector shaped to broadcast along dimension 1 of an ``ndim``-d array."""
     return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+# 2-d logits with fewer classes than this are computed class-major (a transposed float64 copy),
+# so every step is one long vectorised loop over rows; with more, row by row.
+CLASS_MAJOR_BELOW = 64
+# Logits are exponentiated as they are, without first subtracting the row max (two passes
+# saved), on every row whose sum of exponentials lands within [SUM_LO, SUM_HI]: there no term
+# that matters is subnormal and 1 / sum is safe. Other rows (logits beyond about +-230, a NaN,
+# an inf) are redone shifted by their max, as logsumexp does.
+SUM_LO, SUM_HI = 1e-100, 1e100
+# Scratch buffers up to this many float64 values are kept per thread and reused: a fresh one
+# costs a page fault per 4 KiB, as much as the arithmetic on it.
+SCRATCH_ELEMENTS = 1 << 19
+_scratch = threading.local()
+
+
+def _scratch_buffer(shape: tuple) -> np.ndarray:
+    """An uninitialised float64 array of ``shape``, reused by the calling thread when small."""
+    n = math.prod(shape)
+    if n > SCRATCH_ELEMENTS:
+        return np.empty(shape)
+    buf = getattr(_scratch, "buf", None)
+    if buf is None or buf.size < n:
+        buf = _scratch.buf = np.empty(max(n, 1 << 16))
+    return buf[:n].reshape(shape)
+
+
+def _index_targets(p: Problem, t: np.ndarray):
+    """Cheap look at a block's index targets: ``(ok, all_counted)``.
+
+    ``ok`` False means some target may be neither a class nor ignore_index (the full check then
+    finds which); ``all_counted`` means no target is ignore_index.
+    """
+    if t.dtype.kind not in "iu":
+        return False, False
+    if t.size == 0:
+        return True, True
+    c, ign = p.n_classes, p.ignore_index
+    lo, hi = t.min(), t.max()
+    if lo >= 0 and hi < c:
+        return True, not (0 <= ign < c and (t == ign).any())
+    ok = not (((t < 0) | (t >= c)) & (t != ign)).any()
+    return ok, False
+
+
+def _sum_classes(z: np.ndarray) -> np.ndarray:
+    """Sum a class-major (C, n) array over classes, in class order for every n.
+
+    For n == 1 NumPy would sum the single column pairwise instead, so a one-row block would round
+    differently from the same row inside a bigger block.
+    """
+    if z.shape[1] != 1:
+        return np.add.reduce(z, axis=0)
+    s = z[0].copy()
+    for row in z[1:]:
+        s += row
+    return s
+
+
+def _ce_logits_index_2d(
+    p: Problem, x: np.ndarray, t: np.ndarray, start: int, want_grad: bool, scale: float,
+    grad_dtype,
+):
+    """Cross-entropy of (n, C) logits with class-index targets: the common big case, made fast.
+
+    The maths of the general path, ``loss = a (L - x_t) + b (W L - sum_c w_c x_c)`` with
+    ``L = logsumexp(x)``, arranged for speed: no max-subtraction pass (see SUM_LO), validation
+    read off the sums of exponentials (a NaN, a +inf or an all--inf row shows there), no gradient
+    buffer unless asked, a reused scratch buffer, and for few classes a class-major layout. Every
+    value depends on its own row only, never on the block around it, so results do not depend
+    on the block size.
+    """
+    r, c = x.shape
+    eps = p.label_smoothing
+    w = p.weight
+    ok, all_counted = _index_targets(p, t)
+    if not ok:
+        _check_block(p, x, t, start)  # raises, naming the first bad value
+
+    rows = np.arange(r)
+    if all_counted:
+        valid = None
+        ti = t.astype(np.intp, copy=False)
+        wt = 1.0 if w is None else w[ti]
+        b = eps / c  # per-class factor of the smoothing mass (times w_c)
+    else:
+        valid = t != p.ignore_index
+        ti = np.where(valid, t, 0).astype(np.intp, copy=False)
+        wt = valid.astype(np.float64) if w is None else np.where(valid, w[ti], 0.0)
+        b = (eps / c) * valid
+    a = (1.0 - eps) * wt  # mass on the target class; 0 where ignored
+    w_total = float(c) if w is None else float(np.sum(w))
+    x_t = (x.reshape(-1)[rows * c + ti] if x.flags.c_contiguous else x[rows, ti])
+    x_t = x_t.astype(np.float64)
+
+    class_major = c < CLASS_MAJOR_BELOW
+    if class_major:
+        z = _scratch_buffer((c, r))  # the gradient, if any, is written transposed to a new array
+        np.copyto(z, x.T)
+        xz = z
+    else:
+        z = _scratch_buffer((r, c)) if not want_grad or grad_dtype is not None else np.empty((r, c))
+        xz = x
+    if eps > 0:
+        # the smoothing term wants L - max and sum_c w_c (x_c - max): passes made only here
+        if class_major:
+            m = np.maximum.reduce(z, axis=0)
+            d = z - m
+            wz = _sum_classes(d if w is None else d * w[:, None])
+        else:
+            m = x.max(axis=1).astype(np.float64)
+            d = np.subtract(x, m[:, None], dtype=np.float64)
+            wz = d.sum(axis=1) if w is None else (d * w).sum(axis=1)
+        del d
+    with np.errstate(over="ignore", invalid="ignore"):
+        if xz.dtype == np.float64:
+            np.exp(xz, out=z)
+        else:
+            np.copyto(z, xz)
+            np.exp(z, out=z)
+    s = _sum_classes(z) if class_major else z.sum(axis=1)  # sum_c exp(x_c - sh); sh = 0 ...
+    sh = 0.0
+    redo = np.flatnonzero(~((s >= SUM_LO) & (s <= SUM_HI)))  # ... but on these rows (NaN too)
+    if redo.size:
+        x_o = x[redo]
+        m_o = x_o.max(axis=1)
+        if not np.isfinite(m_o).all():
+            _check_block(p, x, t, start)
+        m_o = m_o.astype(np.float64)
+        z_o = np.subtract(x_o, m_o[:, None], dtype=np.float64)
+        np.exp(z_o, out=z_o)
+        if class_major:
+            z[:, redo] = z_o.T
+        else:
+            z[redo] = z_o
+        s[redo] = z_o.sum(axis=1)
+        sh = np.zeros(r)
+        sh[redo] = m_o
+    # -log_softmax(x)_t = log(s * exp(sh - x_t)): near 0 (the target dominates) the product is
+    # 1 + something small and keeps its precision; where it overflows the loss is large and the
+    # plain difference is exact enough
+    with np.errstate(over="ignore"):
+        u = s * np.exp(sh - x_t)
+    nll = np.log(u)
+    big = np.isinf(u)
+    if big.any():
+        nll[big] = (np.log(s) + sh - x_t)[big]
+    # a loss is never negative; at most a few ulps of rounding in u could say otherwise (torch's
+    # own error near 0 is of the same size: log(1 + small) rounds at 1.1e-16)
+    np.maximum(nll, 0.0, out=nll)
+
+    # ignored elements count 0 even when their (placeholder) target logit is -inf, as in torch
+    with np.errstate(invalid="ignore"):
+        loss = a * nll
+        if eps > 0:
+            lse_m = np.maximum(np.log(s * np.exp(sh - m)), 0.0)  # L - max >= 0
+            loss += b * (w_total * lse_m - wz)
+    if valid is not None:
+        loss = np.where(valid, loss, 0.0)
+    if not want_grad:
+        return loss, None
+    if math.isnan(scale):
+        counted = np.ones(r, dtype=bool) if valid is None else valid
+        g = _nan_where_divided(np.empty((r, c)), counted, ti[:, None], whole_rows=True)
+        return loss, g if grad_dtype is None else g.astype(grad_dtype)
+
+    # d loss / d x = softmax(x) * (a + b W) - a onehot(t) - b w, all times scale, where
+    # softmax(x) = z / s whatever shift z carries
+    coef = np.broadcast_to((a + b * w_total) * scale, (r,))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        k = coef / s
+        # s may be as small as SUM_LO: with extreme weights, normalise first, then weigh
+        odd = ~np.isfinite(k) | ((np.abs(k) < 1e-290) & (coef != 0))
+    bs = np.broadcast_to(b * scale, (r,))
+    if class_major:
+        z *= k
+        if odd.any():
+            z[:, odd] = z[:, odd] / s[odd] * coef[odd]
+        if eps > 0:
+            z -= bs if w is None else np.multiply.outer(w, bs)
+        z[ti, rows] -= a * scale
+        g = np.empty((r, c), dtype=np.float64 if grad_dtype is None else grad_dtype)
+        np.copyto(g, z.T)
+        return loss, g
+    if odd.any():
+        z *= np.where(odd, 1.0 / s, k)[:, None]
+        z[odd] *= coef[odd][:, None]
+    else:
+        z *= k[:, None]
+    if eps > 0:
+        z -= bs[:, None] if w is None else np.multiply.outer(bs, w)
+    z[rows, ti] -= a * scale
+    if grad_dtype is not None:
+        return loss, z.astype(grad_dtype)
+    return loss, z
 
 
 def _categorical(p: Problem, x: np.ndarray, t: np.ndarray, want_grad: bool, scale: float):
@@ -481,9 +719,13 @@ def _categorical(p: Problem, x: np.ndarray, t: np.ndarray, want_grad: bool, scal
         if p.soft:
             loss = s_v * log_s - vz
         else:
-            loss = a * (log_s - z_t)
-            if eps > 0:
-                loss += b * (w_total * log_s - wz)
+            # ignored elements count 0 even when their (placeholder) target logit is -inf
+            with np.errstate(invalid="ignore"):
+                loss = a * (log_s - z_t)
+                if eps > 0:
+                    loss += b * (w_total * log_s - wz)
+            if not valid.all():
+                loss = np.where(valid, loss, 0.0)
         if not want_grad:
             return loss, None
         # d loss / d x = softmax(x) * S - v, with S = sum_c v_c
@@ -615,25 +857,34 @@ def compute_block(
     *,
     want_grad: bool = False,
     scale: float = 1.0,
+    grad_dtype=None,
 ) -> BlockResult:
     """Validate and compute rows ``start:start+len(x_block)`` of a problem.
 
     ``scale`` multiplies the gradient (``1 / denominator`` for ``reduction="mean"``). The rows of
     the block must begin at a multiple of ``p.segment_rows`` for the sums to be block-independent.
+    The gradient is float64, or rounded to ``grad_dtype`` when one is given (the same values as
+    rounding the float64 gradient afterwards, without a float64 copy of the block).
     """
     x = np.asarray(x_block)
     t = np.asarray(t_block)
     if x.dtype.kind == "b":
         x = x.astype(np.float64)
-    _check_block(p, x, t, start)
     stop = start + x.shape[0]
-    if p.categorical:
-        loss, g = _categorical(p, x, t, want_grad, scale)
+    if (p.categorical and p.input_kind == "logits" and not p.soft and x.ndim == 2
+            and x.dtype.kind == "f"):
+        loss, g = _ce_logits_index_2d(p, x, t, start, want_grad, scale, grad_dtype)
     else:
-        loss, g = _binary(
-            p, x, t, _rows(p.weight, start, stop), _rows(p.pos_weight, start, stop),
-            want_grad, scale,
-        )
+        _check_block(p, x, t, start)
+        if p.categorical:
+            loss, g = _categorical(p, x, t, want_grad, scale)
+        else:
+            loss, g = _binary(
+                p, x, t, _rows(p.weight, start, stop), _rows(p.pos_weight, start, stop),
+                want_grad, scale,
+            )
+        if g is not None and grad_dtype is not None:
+            g = g.astype(grad_dtype, copy=False)
     n = loss.shape[0]
     if n:
         row_sums = loss.reshape(n, -1).sum(axis=1)
@@ -716,15 +967,14 @@ def evaluate(
     scale = grad_scale(p, denom)
     pe = np.empty((p.n_rows,) + p.input_shape[2:] if p.categorical else p.input_shape) if keep else None
     g = np.empty(p.input_shape) if grad else None
-    sums = []
-    for start, stop in block_bounds(p, block_rows):
-        r = compute_block(p, x[start:stop], t[start:stop], start, want_grad=grad, scale=scale)
-        sums.append(r.segment_sums)
+
+    def consume(start: int, stop: int, r: BlockResult) -> None:
         if keep:
             pe[start:stop] = r.per_element
         if grad:
             g[start:stop] = r.grad
-    total = math.fsum(np.concatenate(sums)) if sums else 0.0
+
+    total = drive(p, x, t, want_grad=grad, scale=scale, block_rows=block_rows, consume=consume)
     return LossResult(
         problem=p,
         loss=reduce_total(p, total, denom),
@@ -733,6 +983,69 @@ def evaluate(
         per_element=None if pe is None else pe.reshape(p.out_shape),
         grad=None if g is None else g.reshape(np.shape(input)),
     )
+
+
+def drive(
+    p: Problem,
+    x,
+    t,
+    *,
+    want_grad: bool = False,
+    scale: float = 1.0,
+    block_rows: int | None = None,
+    workers: int = 1,
+    grad_dtype=None,
+    consume=None,
+) -> float:
+    """Compute every block of a planned problem in row order and return the summed loss.
+
+    ``x`` and ``t`` have the shapes ``p.input_shape`` and ``p.target_shape``; they may be
+    read-only memory maps, of which only the rows of the blocks in flight are read.
+    ``consume(start, stop, result)`` receives each :class:`BlockResult` in row order, in the
+    calling thread. With ``workers > 1`` the blocks are computed on that many threads (NumPy
+    releases the GIL), at most ``2 * workers`` blocks ahead of ``consume``, so memory stays bounded.
+
+    The total is ``math.fsum`` of the per-segment sums, so it is the same bit for bit whatever
+    ``block_rows`` and ``workers``; errors surface from the first bad block in row order.
+    """
+    bounds = block_bounds(p, block_rows)
+    sums: list[np.ndarray] = []
+
+    def work(b: tuple[int, int]) -> BlockResult:
+        start, stop = b
+        return compute_block(p, x[start:stop], t[start:stop], start, want_grad=want_grad,
+                             scale=scale, grad_dtype=grad_dtype)
+
+    def take(b: tuple[int, int], r: BlockResult) -> None:
+        sums.append(r.segment_sums)
+        if consume is not None:
+            consume(b[0], b[1], r)
+
+    if workers <= 1:
+        for b in bounds:
+            take(b, work(b))
+    else:
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ce-loss")
+        try:
+            ahead: deque = deque()
+            for b in bounds:
+                ahead.append((b, pool.submit(work, b)))
+                if len(ahead) >= 2 * workers:
+                    break
+            while ahead:
+                b, future = ahead.popleft()
+                r = future.result()
+                nxt = next(bounds, None)
+                if nxt is not None:  # keep the workers busy while this block is consumed
+                    ahead.append((nxt, pool.submit(work, nxt)))
+                take(b, r)
+                del r, future
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return math.fsum(np.concatenate(sums)) if sums else 0.0
 
 
 # --------------------------------------------------------------------------------------------
