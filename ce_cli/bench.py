@@ -1,0 +1,294 @@
+"""Benchmark ce-loss on big inputs against a plain PyTorch script, side by side in one run.
+
+    python -m ce_cli.bench [--quick] [--runs 5] [--cases loss,grad,vocab,few] [--markdown FILE]
+
+Every case writes its inputs (float32 logits and int64 class labels as ``.npy``) to a temporary
+directory, then times fresh subprocesses, interleaved in rounds so that drifts of a noisy machine
+hit every command alike:
+
+- ``ours``: ce-loss on the files. By default the library's streaming driver
+  (``ce_cli.stream.evaluate`` on memory-mapped files), the layer ``ce-loss compute`` calls;
+  ``--via cli`` times the command line (``python -m ce_cli compute ...``) instead.
+- ``torch``: ``np.load`` both files, ``torch.nn.functional.cross_entropy`` (with ``backward()``
+  and ``np.save`` of the gradient in the gradient case). Without torch installed, the reference is
+  a script that merely ``np.load``s the input once.
+
+Each command also runs on a tiny input of the same kind (10 rows): its time and peak RSS are
+subtracted, so interpreter start-up and imports cancel out and what is compared is the cost of
+the data. Times are medians of ``--runs`` runs; peak RSS is each child's own ``ru_maxrss``
+(from ``os.wait4``), its growth over the tiny run given as a percentage of the input file's size.
+The inputs are in the page cache (just written), as they would be after the first read.
+
+Prints a Markdown table and the machine; ``--markdown FILE`` also writes them to FILE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+TINY_ROWS = 10
+
+
+@dataclass(frozen=True)
+class Case:
+    key: str
+    rows: int
+    classes: int
+    grad: bool
+
+    @property
+    def label(self) -> str:
+        what = "loss + gradient saved" if self.grad else "loss"
+        return f"CE mean, {self.rows:,} x {self.classes:,} float32, {what}"
+
+    @property
+    def input_bytes(self) -> int:
+        return self.rows * self.classes * 4
+
+
+FULL = {
+    "loss": Case("loss", 100_000, 1_000, False),
+    "grad": Case("grad", 100_000, 1_000, True),
+    "vocab": Case("vocab", 2_000, 50_257, False),
+    "few": Case("few", 2_000_000, 10, False),
+}
+QUICK = {
+    "loss": Case("loss", 10_000, 1_000, False),
+    "grad": Case("grad", 10_000, 1_000, True),
+    "vocab": Case("vocab", 200, 50_257, False),
+    "few": Case("few", 200_000, 10, False),
+}
+
+# The scripts run in fresh interpreters: argv = input, target, gradient output ("" for none).
+OURS_LIB = """
+import sys
+from ce_cli import stream
+x, t, g = sys.argv[1:4]
+r = stream.evaluate("ce", x, t, save_grad=g or None)
+print(repr(r.loss))
+"""
+
+TORCH = """
+import sys
+import numpy as np
+import torch
+x, t, g = sys.argv[1:4]
+xt = torch.from_numpy(np.load(x))
+tt = torch.from_numpy(np.load(t))
+if g:
+    xt.requires_grad_(True)
+    loss = torch.nn.functional.cross_entropy(xt, tt)
+    loss.backward()
+    np.save(g, xt.grad.numpy())
+else:
+    loss = torch.nn.functional.cross_entropy(xt, tt)
+print(repr(loss.item()))
+"""
+
+LOAD_ONLY = """
+import sys
+import numpy as np
+np.load(sys.argv[1])
+"""
+
+
+def ours_command(via: str, x: str, t: str, g: str) -> list[str]:
+    """The ce-loss command for one run; ``--via cli`` once ``ce-loss compute`` saves gradients."""
+    if via == "cli":
+        cmd = [sys.executable, "-m", "ce_cli", "compute", x, t, "--quiet", "--format", "plain"]
+        return cmd + (["--save-grad", g] if g else [])
+    return [sys.executable, "-c", OURS_LIB, x, t, g]
+
+
+def reference_command(torch_ok: bool, x: str, t: str, g: str) -> list[str]:
+    if torch_ok:
+        return [sys.executable, "-c", TORCH, x, t, g]
+    return [sys.executable, "-c", LOAD_ONLY, x, t, g]
+
+
+# Measures one command from a small process of its own: a child's ru_maxrss starts from the
+# peak RSS of the process that spawned it (exec keeps it), so spawning straight from this
+# process, which has held inputs in memory, would put a floor under every measurement.
+RUNNER = """
+import os, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+elapsed = time.perf_counter() - start
+scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
+print(os.waitstatus_to_exitcode(status), elapsed, usage.ru_maxrss * scale)
+"""
+
+
+def run_measured(argv: list[str], env: dict) -> tuple[float, int]:
+    """Wall time (s) and peak RSS (bytes; 0 where unknown) of one fresh process."""
+    if not hasattr(os, "wait4"):
+        start = time.perf_counter()
+        done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        elapsed, peak, code, err = time.perf_counter() - start, 0, done.returncode, done.stderr
+    else:
+        done = subprocess.run([sys.executable, "-c", RUNNER, *argv], capture_output=True, env=env)
+        err = done.stderr
+        try:
+            code, elapsed, peak = done.stdout.split()
+            code, elapsed, peak = int(code), float(elapsed), int(peak)
+        except ValueError:
+            code, elapsed, peak = done.returncode or 1, 0.0, 0
+    if code != 0:
+        raise SystemExit(f"benchmark command failed ({code}): {' '.join(argv[:4])}...\n"
+                         + err.decode(errors="replace")[-2000:])
+    return elapsed, peak
+
+
+def make_inputs(folder: str, rows: int, classes: int, seed: int) -> tuple[str, str]:
+    """float32 logits (scaled normal) and int64 labels as .npy, written in chunks."""
+    rng = np.random.default_rng(seed)
+    x_path = os.path.join(folder, f"logits_{rows}x{classes}.npy")
+    t_path = os.path.join(folder, f"labels_{rows}x{classes}.npy")
+    if not os.path.exists(x_path):
+        x = np.lib.format.open_memmap(x_path, mode="w+", dtype=np.float32, shape=(rows, classes))
+        step = max(1, (1 << 22) // classes)
+        for start in range(0, rows, step):
+            stop = min(rows, start + step)
+            x[start:stop] = rng.standard_normal((stop - start, classes), dtype=np.float32) * 3
+        x.flush()
+        del x
+        np.save(t_path, rng.integers(0, classes, rows))
+    return x_path, t_path
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        import torch
+
+        tv = f", torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    except ImportError:
+        tv = ", torch not installed"
+    return (f"{cpu}, {os.cpu_count()} logical CPUs; Python {platform.python_version()}, "
+            f"NumPy {np.__version__}{tv}; {platform.system()} {platform.release()}")
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m ce_cli.bench", description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (a few seconds in all)")
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per command (median)")
+    ap.add_argument("--cases", default="loss,grad,vocab,few",
+                    help="comma-separated: loss, grad, vocab, few")
+    ap.add_argument("--via", choices=("lib", "cli"), default="lib",
+                    help="time the library's streaming driver or the ce-loss command line")
+    ap.add_argument("--dir", help="where to write the inputs (default: a temporary directory)")
+    ap.add_argument("--markdown", help="also write the table to this file")
+    args = ap.parse_args(argv)
+
+    table = QUICK if args.quick else FULL
+    try:
+        cases = [table[k.strip()] for k in args.cases.split(",") if k.strip()]
+    except KeyError as e:
+        ap.error(f"unknown case {e}; choose from {', '.join(table)}")
+    torch_ok = torch_available()
+    ref_name = "torch" if torch_ok else "np.load"
+    folder = args.dir or tempfile.mkdtemp(prefix="ce-loss-bench-")
+    os.makedirs(folder, exist_ok=True)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
+        + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    rows_out = []
+    try:
+        for case in cases:
+            print(f"# {case.label}", file=sys.stderr)
+            big = make_inputs(folder, case.rows, case.classes, seed=1)
+            tiny = make_inputs(folder, TINY_ROWS, case.classes, seed=2)
+            g_ours = os.path.join(folder, "grad_ours.npy") if case.grad else ""
+            g_ref = os.path.join(folder, "grad_ref.npy") if case.grad else ""
+            cmds = {
+                ("ours", "big"): ours_command(args.via, *big, g_ours),
+                ("ours", "tiny"): ours_command(args.via, *tiny, g_ours),
+                ("ref", "big"): reference_command(torch_ok, *big, g_ref),
+                ("ref", "tiny"): reference_command(torch_ok, *tiny, g_ref),
+            }
+            samples: dict = {k: [] for k in cmds}
+            for k, cmd in cmds.items():  # warm-up: page cache, bytecode, first-touch effects
+                run_measured(cmd, env)
+            for round_ in range(args.runs):
+                order = list(cmds.items())
+                if round_ % 2:
+                    order.reverse()
+                for k, cmd in order:
+                    samples[k].append(run_measured(cmd, env))
+            med = {k: statistics.median(s[0] for s in v) for k, v in samples.items()}
+            rss = {k: max(s[1] for s in v) for k, v in samples.items()}
+            ours = med["ours", "big"] - med["ours", "tiny"]
+            ref = med["ref", "big"] - med["ref", "tiny"]
+            rows_out.append((
+                case.label, ours, ref, ref / ours if ours > 0 else float("inf"),
+                100.0 * (rss["ours", "big"] - rss["ours", "tiny"]) / case.input_bytes,
+                100.0 * (rss["ref", "big"] - rss["ref", "tiny"]) / case.input_bytes,
+                med["ours", "tiny"], med["ref", "tiny"],
+            ))
+            print(f"  ours {ours:.3f} s, {ref_name} {ref:.3f} s", file=sys.stderr)
+    finally:
+        if not args.dir:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    via = "ce_cli.stream.evaluate on np.load(mmap_mode='r')" if args.via == "lib" else \
+        "python -m ce_cli compute"
+    lines = [
+        f"| case | ours | {ref_name} | speed-up | peak RSS growth, ours | "
+        f"peak RSS growth, {ref_name} |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, ours, ref, up, g_ours, g_ref, _, _ in rows_out:
+        # an extra cost within the noise of start-up shows as such, not as a negative speed-up
+        speed = f"{up:.1f}x" if ours > 0 and ref > 0 else "(noise)"
+        lines.append(f"| {label} | {ours:.3f} s | {ref:.3f} s | {speed} | {g_ours:.1f}% | "
+                     f"{g_ref:.1f}% |")
+    notes = [
+        "",
+        f"Times: median of {args.runs} fresh processes minus the median of the same command on a "
+        f"{TINY_ROWS}-row input (start-up: ours {min(r[6] for r in rows_out):.2f} s, "
+        f"{ref_name} {min(r[7] for r in rows_out):.2f} s). Peak RSS growth: the largest "
+        "ru_maxrss over the runs minus the tiny run's, as % of the input file.",
+        f"ours: {via}; {ref_name}: "
+        + ("np.load + torch.nn.functional.cross_entropy (+ backward() and np.save of the "
+           "gradient)." if torch_ok else "a script that only np.loads the input."),
+        f"Machine: {machine()}.",
+    ]
+    text = "\n".join(lines + notes) + "\n"
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
