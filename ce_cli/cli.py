@@ -50,6 +50,12 @@ class Format(str, Enum):
     plain = "plain"
 
 
+class GradDtype(str, Enum):
+    float16 = "float16"
+    float32 = "float32"
+    float64 = "float64"
+
+
 class FileFormat(str, Enum):
     npy = "npy"
     npz = "npz"
@@ -190,6 +196,12 @@ TargetColumnOpt = Annotated[
     typer.Option("--target-column", help="Column of a CSV/TSV PRED that holds the labels: its "
                  "header name or 0-based index (default: a column named label/target/y).",
                  show_default=False, rich_help_panel=_IO),
+]
+ThreadsOpt = Annotated[
+    Optional[int],
+    typer.Option("--threads", "-t", min=1, help="Threads to spread blocks over (default: every "
+                 "CPU); the result is identical bit for bit whatever the number.",
+                 show_default=False),
 ]
 QuietOpt = Annotated[
     bool,
@@ -332,12 +344,13 @@ def _prefix_source(e: CeLossError, names: dict) -> CeLossError:
 def _run(
     pred, target, *, loss, input_kind, reduction, weight, ignore_index, label_smoothing,
     pos_weight, pred_format, target_format, pred_key, target_key, target_column, quiet,
-    per_sample=False, grad=False,
+    per_sample=False, grad=False, keep_per_element=False, save_grad=None, grad_dtype=None,
+    save_per_sample=None, threads=None,
 ):
     """Read the inputs and compute; returns a render.Report. Raises CeLossError."""
     from . import readers
-    from .core import evaluate
     from .render import Report
+    from .stream import evaluate
 
     kind = _resolve_kind(loss, input_kind)
     if grad and reduction is Reduction.none:
@@ -363,25 +376,123 @@ def _run(
             pw = _bce_param(pw, data.pred.shape, "--pos-weight", data.pred_name)
     names.update({"weight": "--weight", "pos_weight": "--pos-weight",
                   "label_smoothing": "--label-smoothing", "ignore_index": "--ignore-index"})
-    try:
-        result = evaluate(
-            loss.value, data.pred, data.target, input_kind=kind, weight=w,
-            ignore_index=ignore_index, reduction=reduction.value,
-            label_smoothing=label_smoothing, pos_weight=pw, grad=grad,
-            per_element=True,
-        )
-    except CeLossError as e:
-        raise _prefix_source(e, names) from None
+    names.update({"workers": "--threads", "grad_dtype": "--grad-dtype"})
+    outputs = _check_outputs(
+        {"--save-grad": save_grad, "--save-per-sample": save_per_sample},
+        [pred, target],
+    )
+    want_pe = per_sample or keep_per_element or reduction is Reduction.none
+    with _Progress(quiet) as progress:
+        try:
+            result = evaluate(
+                loss.value, data.pred, data.target, input_kind=kind, weight=w,
+                ignore_index=ignore_index, reduction=reduction.value,
+                label_smoothing=label_smoothing, pos_weight=pw,
+                grad=grad and save_grad is None, per_element=want_pe,
+                save_grad=save_grad, grad_dtype=grad_dtype.value if grad_dtype else None,
+                save_per_element=save_per_sample, workers=threads, progress=progress,
+            )
+        except CeLossError as e:
+            raise _prefix_source(e, names) from None
+    import numpy as np
+
+    # What went to disk and is also to be shown is read back from there, memory-mapped.
+    if grad and save_grad is not None:
+        result.grad = np.load(save_grad, mmap_mode="r")
+    if want_pe and result.per_element is None and save_per_sample is not None:
+        if str(save_per_sample).lower().endswith(".npy"):
+            result.per_element = np.load(save_per_sample, mmap_mode="r")
+        else:
+            result.per_element = _read_back_csv(save_per_sample, result.problem.out_shape)
     report = Report(
         result=result, pred=data.pred, target=data.target, pred_name=data.pred_name,
         target_name=data.target_name, class_names=data.class_names,
-        show_per_sample=per_sample, show_grad=grad,
+        show_per_sample=per_sample, show_grad=grad, saved=outputs,
     )
     from .diagnose import warnings_for
 
     for message in warnings_for(report):
         _warn(quiet, message)
     return report
+
+
+def _check_outputs(outputs: dict, inputs: list) -> dict:
+    """Validate output paths before any work: right suffix, a directory that exists, and never
+    one of the input files (ce-loss never modifies an input)."""
+    from pathlib import Path
+
+    saved = {}
+    in_paths = {Path(i).resolve() for i in inputs if i and i != "-"}
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        out = Path(path)
+        suffixes = (".npy",) if option == "--save-grad" else (".npy", ".csv")
+        if out.suffix.lower() not in suffixes:
+            raise CeLossError(
+                f"{option} {path}: the file name must end in {' or '.join(suffixes)}"
+            )
+        if not out.resolve().parent.is_dir():
+            raise CeLossError(f"{option} {path}: the directory {out.parent} does not exist")
+        if out.resolve() in in_paths:
+            raise CeLossError(f"{option} {path}: that is an input file; ce-loss never overwrites "
+                              "its inputs")
+        if out.is_dir():
+            raise CeLossError(f"{option} {path}: is a directory")
+        saved["grad" if option == "--save-grad" else "per_sample"] = str(path)
+    if len(set(saved.values())) < len(saved):
+        raise CeLossError("--save-grad and --save-per-sample name the same file")
+    return saved
+
+
+def _read_back_csv(path, shape):
+    import numpy as np
+
+    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    return data[:, -1].reshape(shape)
+
+
+class _Progress:
+    """A progress bar on stderr for runs that take more than about a second.
+
+    Off when stderr is not a terminal or with --quiet; Rich is imported only if the bar appears.
+    """
+
+    DELAY = 1.0
+
+    def __init__(self, quiet: bool):
+        self.enabled = not quiet and sys.stderr.isatty()
+        self.start = None
+        self.bar = None
+        self.task = None
+
+    def __enter__(self):
+        return self if self.enabled else None
+
+    def __call__(self, done: int, total: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if self.start is None:
+            self.start = now
+        if self.bar is None:
+            if now - self.start < self.DELAY or done >= total:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
+
+            self.bar = Progress(
+                "[progress.description]{task.description}", BarColumn(), TaskProgressColumn(),
+                TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("computing", total=total)
+        self.bar.update(self.task, completed=done)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
 
 
 def _emit(text: str) -> None:
@@ -426,6 +537,23 @@ def compute(
         typer.Option("--format", "-f", help="table for people; json, csv or plain for scripts.",
                      rich_help_panel=_OUT),
     ] = Format.table,
+    save_grad: Annotated[
+        Optional[str],
+        typer.Option("--save-grad", help="Write the gradient to this .npy file, block by block "
+                     "(written whole or not at all).", show_default=False, rich_help_panel=_OUT),
+    ] = None,
+    grad_dtype: Annotated[
+        Optional[GradDtype],
+        typer.Option("--grad-dtype", help="dtype of the --save-grad file (default: PRED's float "
+                     "dtype).", show_default=False, rich_help_panel=_OUT),
+    ] = None,
+    save_per_sample: Annotated[
+        Optional[str],
+        typer.Option("--save-per-sample", help="Write the per-sample losses to this .npy or .csv "
+                     "file (written whole or not at all).", show_default=False,
+                     rich_help_panel=_OUT),
+    ] = None,
+    threads: ThreadsOpt = None,
     pred_format: PredFormatOpt = None,
     target_format: TargetFormatOpt = None,
     pred_key: PredKeyOpt = None,
@@ -455,7 +583,9 @@ def compute(
             ignore_index=ignore_index, label_smoothing=label_smoothing, pos_weight=pos_weight,
             pred_format=pred_format, target_format=target_format, pred_key=pred_key,
             target_key=target_key, target_column=target_column, quiet=quiet,
-            per_sample=per_sample, grad=grad,
+            per_sample=per_sample, grad=grad, keep_per_element=fmt is Format.csv,
+            save_grad=save_grad, grad_dtype=grad_dtype, save_per_sample=save_per_sample,
+            threads=threads,
         )
         from . import render
 
@@ -512,6 +642,7 @@ def check(
         typer.Option("--format", "-f", help="table or plain: one verdict line; json: an object.",
                      rich_help_panel=_OUT),
     ] = Format.plain,
+    threads: ThreadsOpt = None,
     pred_format: PredFormatOpt = None,
     target_format: TargetFormatOpt = None,
     pred_key: PredKeyOpt = None,
@@ -544,7 +675,7 @@ def check(
             pred, target, loss=loss, input_kind=input_kind, reduction=reduction, weight=weight,
             ignore_index=ignore_index, label_smoothing=label_smoothing, pos_weight=pos_weight,
             pred_format=pred_format, target_format=target_format, pred_key=pred_key,
-            target_key=target_key, target_column=target_column, quiet=quiet,
+            target_key=target_key, target_column=target_column, quiet=quiet, threads=threads,
         )
         from . import render
         from .verdict import judge
