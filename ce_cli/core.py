@@ -485,8 +485,9 @@ CLASS_MAJOR_BELOW = 64
 # that matters is subnormal and 1 / sum is safe. Other rows (logits beyond about +-230, a NaN,
 # an inf) are redone shifted by their max, as logsumexp does.
 SUM_LO, SUM_HI = 1e-100, 1e100
-# Scratch buffers up to this many float64 values are kept per thread and reused: a fresh one
-# costs a page fault per 4 KiB, as much as the arithmetic on it.
+# Scratch buffers up to this many float64 values are kept per thread and reused from block to
+# block (a fresh one costs a page fault per 4 KiB, as much as the arithmetic on it); drive()
+# drops them when it returns.
 SCRATCH_ELEMENTS = 1 << 19
 _scratch = threading.local()
 
@@ -576,7 +577,9 @@ def _ce_logits_index_2d(
         np.copyto(z, x.T)
         xz = z
     else:
-        z = _scratch_buffer((r, c)) if not want_grad or grad_dtype is not None else np.empty((r, c))
+        # the gradient is z itself when it is wanted in float64, so z is then a fresh array
+        keep_z = want_grad and grad_dtype is None
+        z = np.empty((r, c)) if keep_z else _scratch_buffer((r, c))
         xz = x
     if eps > 0:
         # the smoothing term wants L - max and sum_c w_c (x_c - max): passes made only here
@@ -1003,7 +1006,7 @@ def drive(
     read-only memory maps, of which only the rows of the blocks in flight are read.
     ``consume(start, stop, result)`` receives each :class:`BlockResult` in row order, in the
     calling thread. With ``workers > 1`` the blocks are computed on that many threads (NumPy
-    releases the GIL), at most ``2 * workers`` blocks ahead of ``consume``, so memory stays bounded.
+    releases the GIL), at most ``2 * workers`` blocks ahead of ``consume``: memory stays bounded.
 
     The total is ``math.fsum`` of the per-segment sums, so it is the same bit for bit whatever
     ``block_rows`` and ``workers``; errors surface from the first bad block in row order.
@@ -1022,8 +1025,11 @@ def drive(
             consume(b[0], b[1], r)
 
     if workers <= 1:
-        for b in bounds:
-            take(b, work(b))
+        try:
+            for b in bounds:
+                take(b, work(b))
+        finally:
+            _scratch.__dict__.pop("buf", None)  # keep no scratch after the call
     else:
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor

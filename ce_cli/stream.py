@@ -41,7 +41,7 @@ from .errors import CeLossError
 BLOCK_ELEMENTS = 1 << 19
 # ... and at most this many rows: every row also carries about a dozen float64 values of
 # bookkeeping (target, weight, sums), which dominate when there are few classes.
-BLOCK_ROWS = 1 << 15
+BLOCK_ROWS = 1 << 14
 # Rows of targets counted at a time for the mean's denominator.
 TARGET_CHUNK = 1 << 16
 
@@ -185,8 +185,10 @@ def evaluate(
             p, x, t, want_grad=want_grad, scale=scale, block_rows=rows, workers=workers,
             grad_dtype=gdt, consume=consume,
         )
-        for out in outputs:
-            out.commit()
+        for out in outputs:  # all complete and flushed (a full disk shows here) ...
+            out.close()
+        for out in outputs:  # ... before any takes its final name
+            out.publish()
     except BaseException:
         for out in outputs:
             out.discard()
@@ -270,17 +272,34 @@ class _Output:
         folder = os.path.dirname(os.path.abspath(self.path))
         name = os.path.basename(self.path)
         self.tmp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.part")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         try:
             # O_EXCL: never write into someone else's file; 0o666 so the umask applies as usual
-            fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                         0o666)
+            fd = os.open(self.tmp, flags, 0o666)
         except OSError as e:
-            raise CeLossError(f"cannot write {self.path}: {e.strerror}", source=self.path) from None
+            raise self._failed(e) from None
         self.f = os.fdopen(fd, "wb")
 
-    def commit(self) -> None:
-        self.f.close()
-        os.replace(self.tmp, self.path)
+    def _failed(self, e: OSError) -> CeLossError:
+        return CeLossError(f"cannot write {self.path}: {e.strerror or e}", source=self.path)
+
+    def _write(self, data) -> None:
+        try:
+            self.f.write(data)
+        except OSError as e:
+            raise self._failed(e) from None
+
+    def close(self) -> None:
+        try:
+            self.f.close()
+        except OSError as e:
+            raise self._failed(e) from None
+
+    def publish(self) -> None:
+        try:
+            os.replace(self.tmp, self.path)
+        except OSError as e:
+            raise self._failed(e) from None
 
     def discard(self) -> None:
         try:
@@ -311,6 +330,9 @@ class _NpyOutput(_Output):
                 np.lib.format.write_array_header_1_0(self.f, header)
             except ValueError:  # a header too long for format 1.0
                 np.lib.format.write_array_header_2_0(self.f, header)
+        except OSError as e:
+            self.discard()
+            raise self._failed(e) from None
         except BaseException:
             self.discard()
             raise
@@ -318,12 +340,13 @@ class _NpyOutput(_Output):
     def write(self, block: np.ndarray) -> None:
         data = np.ascontiguousarray(block, dtype=self.dtype)
         self.left -= data.nbytes
-        self.f.write(data.data.cast("B") if data.size else b"")
+        if data.size:
+            self._write(data.data.cast("B"))
 
-    def commit(self) -> None:
+    def close(self) -> None:
         if self.left != 0:
             raise RuntimeError(f"{self.path}: {self.left} bytes short of the array's size")
-        super().commit()
+        super().close()
 
 
 class _CsvOutput(_Output):
@@ -336,7 +359,7 @@ class _CsvOutput(_Output):
         self.row = 0
         dims = len(self.out_shape)
         names = ["index"] + [f"d{k}" for k in range(1, dims)]
-        self.f.write((",".join(names) + ",loss\n").encode())
+        self._write((",".join(names) + ",loss\n").encode())
 
     def write(self, block: np.ndarray) -> None:
         values = np.asarray(block, dtype=np.float64).reshape(-1)
@@ -351,4 +374,4 @@ class _CsvOutput(_Output):
             cols = [c.tolist() for c in pos] + [values.tolist()]
             fmt = ",".join(["{}"] * len(pos)) + ",{!r}\n"
             text = "".join(fmt.format(*row) for row in zip(*cols))
-        self.f.write(text.encode())
+        self._write(text.encode())

@@ -310,6 +310,16 @@ def test_an_error_in_a_late_block_leaves_no_file(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_an_unwritable_destination_is_a_clean_error(tmp_path):
+    x, t = np.zeros((4, 3)), np.zeros(4, int)
+    with pytest.raises(CeLossError, match=re.escape(f"cannot write {tmp_path / 'no' / 'g.npy'}")):
+        stream.evaluate("ce", x, t, save_grad=tmp_path / "no" / "g.npy")
+    with pytest.raises(CeLossError, match="cannot write"):
+        stream.evaluate("ce", x, t, save_grad=tmp_path / "g.npy",
+                        save_per_element=tmp_path / "no" / "pe.csv")
+    assert os.listdir(tmp_path) == []
+
+
 def test_progress_is_reported_from_the_calling_thread():
     rng = np.random.default_rng(12)
     x, t = logits(rng, (10_000, 16)), rng.integers(0, 16, 10_000)
@@ -347,7 +357,7 @@ RSS_SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss and madvise as on Linux")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="VmHWM and madvise as on Linux")
 def test_bounded_memory_on_a_file_many_blocks_big(tmp_path):
     """A 64 MB input, 0.25 MiB blocks: peak RSS grows by far less than the file (~7 MB here)."""
     rows, c = 16_000, 1_000
@@ -370,7 +380,7 @@ def test_bounded_memory_on_a_file_many_blocks_big(tmp_path):
         return int(out.stdout.strip())
 
     ours = growth("stream")
-    assert ours < 0.25 * size, f"peak RSS grew by {ours / 1e6:.1f} MB on a {size / 1e6:.0f} MB file"
+    assert ours < 0.25 * size, f"peak RSS grew {ours / 1e6:.1f} MB on a {size / 1e6:.0f} MB file"
     # the measurement can see a file's pages: the in-memory core on the same map keeps them all
     assert growth("core") > 0.8 * size
     assert np.load(tmp_path / "g.npy", mmap_mode="r").shape == (rows, c)
