@@ -7,12 +7,15 @@ The work is organised for inputs of any size:
 
 1. :func:`plan` validates the shapes and options once and returns a :class:`Problem`.
 2. :func:`denominator` reads only the targets and returns what ``reduction="mean"`` divides by,
-   so a gradient can be scaled while it is being produced.
+   so a gradient can be scaled while it is being produced (:func:`count_targets` and
+   :func:`denominator_of_counts` do the same block by block).
 3. :func:`compute_block` turns one block of rows (the leading dimension) into its per-element
    losses, the sums of those losses over fixed segments of rows, and its gradient block.
-4. :func:`evaluate` drives the blocks and reduces. The per-segment sums are added with
-   ``math.fsum`` (correctly rounded, so independent of order), which makes the result identical
-   bit for bit whatever the block size or the number of threads.
+4. :func:`drive` runs the blocks in row order, on threads if asked, and hands each to a
+   consumer; :func:`evaluate` keeps them in memory and reduces, ``ce_cli.stream`` writes them to
+   files. The per-segment sums are added with ``math.fsum`` (correctly rounded, so independent
+   of order), which makes the result identical bit for bit whatever the block size or the number
+   of threads.
 
 Reference for the semantics: ``aten/src/ATen/native/LossNLL.cpp`` (``cross_entropy_loss``,
 ``cross_entropy_loss_label_smoothing``, ``cross_entropy_loss_prob_target``, ``nll_loss``) and
