@@ -12,13 +12,19 @@ from .render import Report
 
 # Rows of the predictions the probability checks look at.
 SCAN_ROWS = 10_000
+# ... and at most this many values, so a 50,257-word vocabulary scans a few rows, not 4 GB.
+SCAN_ELEMENTS = 1 << 20
 SUM_TOL = 1e-3
 
 
 def _class_last(a: np.ndarray, p) -> np.ndarray:
     """The first rows of a categorical array, class dimension last, as float64 (rows, C)."""
-    a = np.asarray(a).reshape(p.input_shape)[:SCAN_ROWS]
+    a = np.asarray(a).reshape(p.input_shape)[: _scan_rows(p)]
     return np.moveaxis(a, 1, -1).reshape(-1, p.n_classes).astype(np.float64)
+
+
+def _scan_rows(p) -> int:
+    return min(SCAN_ROWS, max(1, SCAN_ELEMENTS // max(1, p.row_elements)))
 
 
 def _rows_sum_to_one(m: np.ndarray) -> np.ndarray:
@@ -32,7 +38,8 @@ def warnings_for(report: Report) -> list[str]:
     pred, target = report.pred_name, report.target_name or report.pred_name
     if not p.categorical:
         return out
-    scanned = "" if p.n_rows <= SCAN_ROWS else f" (of the first {SCAN_ROWS} rows)"
+    limit = _scan_rows(p)
+    scanned = "" if p.n_rows <= limit else f" (of the first {limit} rows)"
 
     if not p.soft:
         t = np.asarray(report.target).reshape(-1)

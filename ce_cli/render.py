@@ -306,17 +306,24 @@ def print_table(report: Report, console) -> None:
         summary.add_row("pos_weight", _vector_text(p.pos_weight))
     if p.reduction == "mean":
         summary.add_row("divided by", fnum(r.denominator))
-    summary.add_row("pred", report.pred_name)
+    summary.add_row("pred", _text(report.pred_name))
     if report.target_name:
-        summary.add_row("target", report.target_name)
+        summary.add_row("target", _text(report.target_name))
     for what, path in report.saved.items():
-        summary.add_row(f"saved {what}", path)
+        summary.add_row(f"saved {what}", _text(path))
     console.print(summary)
 
     if r.per_element is not None and (report.show_per_sample or p.reduction == "none"):
         console.print(per_element_table(report))
     if report.show_grad and r.grad is not None:
         console.print(grad_table(report, console.width))
+
+
+def _text(s):
+    """User-given text (file and class names) shown as is, never read as Rich markup."""
+    from rich.text import Text
+
+    return Text(str(s))
 
 
 def _vector_text(v: np.ndarray) -> str:
@@ -346,9 +353,9 @@ def per_element_table(report: Report):
     for i, row in enumerate(rows):
         if hidden and i == half:
             table.add_row("...", f"[dim]{hidden} rows hidden[/]", *([""] * (len(table.columns) - 2)))
-        cells = [row["index"], row["target"]]
+        cells = [row["index"], _text(row["target"])]
         if p.categorical:
-            cells.append(row["predicted"])
+            cells.append(_text(row["predicted"]))
         cells.append(short(row["p_target"]))
         cells.append(short(row["loss"], 8))
         table.add_row(*cells)
@@ -398,7 +405,7 @@ def grad_table(report: Report, width: int = 100):
     for j, c in enumerate(cols):
         if hidden_cols and j == half_c:
             table.add_column(f"{hidden_cols} more", justify="center", no_wrap=True)
-        table.add_column(col_names[c], justify="right", no_wrap=True, min_width=widths[c])
+        table.add_column(_text(col_names[c]), justify="right", no_wrap=True, min_width=widths[c])
     half_r = len(rows) // 2 if hidden_rows else len(rows)
     for i, rr in enumerate(rows):
         if hidden_rows and i == half_r:
