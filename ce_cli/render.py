@@ -286,7 +286,7 @@ def print_table(report: Report, console) -> None:
     r = report.result
     summary = Table(show_header=False, box=None, pad_edge=False)
     summary.add_column(style="bold")
-    summary.add_column()
+    summary.add_column(overflow="fold")  # long paths wrap, never cut
     loss_text = "none (per-element values below)" if r.loss is None else fnum(r.loss)
     summary.add_row("loss", f"[bold green]{loss_text}[/]" if r.loss is not None and math.isfinite(r.loss) else loss_text)
     summary.add_row("variant", f"{LOSS_TITLES.get((p.loss, p.input_kind), p.loss)} ({p.loss})")
