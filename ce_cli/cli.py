@@ -275,12 +275,10 @@ def _warn(quiet: bool, message: str) -> None:
 
 
 def _resolve_kind(loss: Loss, input_kind: Optional[InputKind]) -> str:
-    from .core import ALLOWED_INPUT
+    from .core import ALLOWED_INPUT, DEFAULT_INPUT
 
     if input_kind is None:
-        return {"ce": "logits", "nll": "log-probs", "bce": "probs", "bce-logits": "logits"}[
-            loss.value
-        ]
+        return DEFAULT_INPUT[loss.value]
     allowed = ALLOWED_INPUT[loss.value]
     if input_kind.value not in allowed:
         suggestion = {
@@ -354,8 +352,6 @@ def _run(
     from .stream import evaluate
 
     kind = _resolve_kind(loss, input_kind)
-    if grad and reduction is Reduction.none:
-        pass  # the gradient of the sum of the per-element values, as torch's .sum().backward()
     data = readers.load(
         pred, target,
         pred_format=pred_format.value if pred_format else None,
@@ -367,7 +363,13 @@ def _run(
             f"{data.pred_name} holds no targets; give a TARGET file, or name the label column "
             "with --target-column / the array with --target-key"
         )
-    names = {"input": data.pred_name, "target": data.target_name or data.pred_name}
+    # what each core error's `source` is called on the command line
+    names = {
+        "input": data.pred_name, "target": data.target_name or data.pred_name,
+        "weight": "--weight", "pos_weight": "--pos-weight",
+        "label_smoothing": "--label-smoothing", "ignore_index": "--ignore-index",
+        "workers": "--threads", "grad_dtype": "--grad-dtype",
+    }
     w = readers.read_vector(weight, "--weight") if weight is not None else None
     pw = readers.read_vector(pos_weight, "--pos-weight") if pos_weight is not None else None
     if loss in (Loss.bce, Loss.bce_logits):
@@ -375,9 +377,6 @@ def _run(
             w = _bce_param(w, data.pred.shape, "--weight", data.pred_name)
         if pw is not None:
             pw = _bce_param(pw, data.pred.shape, "--pos-weight", data.pred_name)
-    names.update({"weight": "--weight", "pos_weight": "--pos-weight",
-                  "label_smoothing": "--label-smoothing", "ignore_index": "--ignore-index"})
-    names.update({"workers": "--threads", "grad_dtype": "--grad-dtype"})
     outputs = _check_outputs(
         {"--save-grad": save_grad, "--save-per-sample": save_per_sample},
         [pred, target],

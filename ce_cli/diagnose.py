@@ -31,6 +31,12 @@ def _rows_sum_to_one(m: np.ndarray) -> np.ndarray:
     return np.abs(m.sum(axis=1) - 1.0) <= SUM_TOL
 
 
+def _off_rows(sums: np.ndarray):
+    """(how many, the first) of the rows whose sum is not 1, or None when all are."""
+    bad = np.abs(sums - 1.0) > SUM_TOL
+    return (int(bad.sum()), int(np.argmax(bad))) if bad.any() else None
+
+
 def warnings_for(report: Report) -> list[str]:
     """The warnings a computed report deserves, as sentences."""
     p = report.problem
@@ -62,13 +68,13 @@ def warnings_for(report: Report) -> list[str]:
                     "are 1-based, subtract 1 (ce-loss, like torch, counts classes from 0)"
                 )
     else:
-        ts = _class_last(report.target, p)
-        bad = ~_rows_sum_to_one(ts)
-        if bad.any():
-            row = int(np.argmax(bad))
+        sums = _class_last(report.target, p).sum(axis=1)
+        off = _off_rows(sums)
+        if off:
+            count, row = off
             out.append(
-                f"{target}: {int(bad.sum())} target rows{scanned} do not sum to 1 "
-                f"(row {row} sums to {ts[row].sum():.6g}); the loss treats them as given"
+                f"{target}: {count} target rows{scanned} do not sum to 1 "
+                f"(row {row} sums to {sums[row]:.6g}); the loss treats them as given"
             )
 
     x = _class_last(report.pred, p)
@@ -79,22 +85,23 @@ def warnings_for(report: Report) -> list[str]:
                 "probabilities, but --input is logits; did you mean --input probs?"
             )
     elif p.input_kind == "probs" and x.size:
-        bad = ~_rows_sum_to_one(x)
-        if bad.any():
-            row = int(np.argmax(bad))
+        sums = x.sum(axis=1)
+        off = _off_rows(sums)
+        if off:
+            count, row = off
             out.append(
-                f"{pred}: {int(bad.sum())} probability rows{scanned} do not sum to 1 "
-                f"(row {row} sums to {x[row].sum():.6g}); they are used as given, "
+                f"{pred}: {count} probability rows{scanned} do not sum to 1 "
+                f"(row {row} sums to {sums[row]:.6g}); they are used as given, "
                 "not renormalised"
             )
     elif p.input_kind == "log-probs" and x.size:
         with np.errstate(over="ignore"):
             sums = np.exp(x).sum(axis=1)
-        bad = np.abs(sums - 1.0) > SUM_TOL
-        if bad.any():
-            row = int(np.argmax(bad))
+        off = _off_rows(sums)
+        if off:
+            count, row = off
             out.append(
-                f"{pred}: {int(bad.sum())} rows{scanned} are not log-probabilities "
+                f"{pred}: {count} rows{scanned} are not log-probabilities "
                 f"(exp of row {row} sums to {sums[row]:.6g}); did you mean --loss ce "
                 "for logits?"
             )
