@@ -1,6 +1,6 @@
 """`python -m ce_cli` runs the ce-loss command line."""
 
-from .cli import main
+from .cli import script
 
 if __name__ == "__main__":
-    main()
+    script()

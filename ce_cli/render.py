@@ -7,7 +7,6 @@ The only module that builds Rich tables or formats output. It receives a finishe
 from __future__ import annotations
 
 import io
-import json
 import math
 from dataclasses import dataclass, field
 
@@ -211,6 +210,8 @@ def to_json(report: Report) -> str:
         out["grad"] = _jsonable(r.grad)
     if report.saved:
         out["saved"] = dict(report.saved)
+    import json
+
     return json.dumps(out, allow_nan=False) + "\n"
 
 
@@ -433,4 +434,6 @@ def verdict_json(verdict) -> str:
         "context": verdict.context,
         "line": verdict.line,
     }
+    import json
+
     return json.dumps(out, allow_nan=False) + "\n"

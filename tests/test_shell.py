@@ -57,6 +57,54 @@ def test_shell_capture_and_exit_codes():
     assert r.returncode == 2 and "Traceback" not in r.stderr
 
 
+def _big_pair(tmp_path, n=200_000):
+    rng = np.random.default_rng(7)
+    x, y = tmp_path / "x.npy", tmp_path / "y.npy"
+    np.save(x, rng.standard_normal((n, 3)).astype(np.float32))
+    np.save(y, rng.integers(0, 3, n))
+    return [str(x), str(y)]
+
+
+def test_long_output_arrives_whole_before_the_process_ends(tmp_path):
+    # ce-loss ends its process without Python's teardown: everything must be flushed first
+    pair = _big_pair(tmp_path)
+    r = sh([sys.executable, "-m", "ce_cli", "compute", *pair, "-r", "none", "-f", "csv", "-q"])
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 1 + 200_000 and lines[-1].startswith("199999,")
+    rows = np.loadtxt(r.stdout.splitlines(), delimiter=",", skiprows=1, usecols=-1)
+    from ce_cli.core import cross_entropy
+
+    want = cross_entropy(np.load(pair[0]), np.load(pair[1]), reduction="none")
+    np.testing.assert_allclose(rows, want, rtol=1e-6)
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path):
+    pair = _big_pair(tmp_path)
+    r = sh(["bash", "-c", f"set -o pipefail; {sys.executable} -m ce_cli compute {pair[0]} "
+                          f"{pair[1]} -r none -f csv -q | head -n 2"])
+    assert r.stdout.splitlines()[0].startswith("index,") and len(r.stdout.splitlines()) == 2
+    assert "Traceback" not in r.stderr and "Exception" not in r.stderr, r.stderr
+    assert r.returncode in (0, 141), r.returncode  # 141: killed by SIGPIPE, as `seq | head`
+
+
+def test_collector_is_on_while_a_command_works_and_as_it_was_after():
+    import gc
+
+    from ce_cli.cli import _collecting
+
+    was = gc.isenabled()
+    try:
+        for start in (False, True):
+            (gc.enable if start else gc.disable)()
+            with _collecting():
+                assert gc.isenabled()
+            assert gc.isenabled() is start
+    finally:
+        gc.unfreeze()
+        (gc.enable if was else gc.disable)()
+
+
 def test_pipe_from_stdin():
     data = (SAMPLES / "logits.npy").read_bytes()
     r = subprocess.run([sys.executable, "-m", "ce_cli", "compute", "-", PAIR[1], "-f", "json",
