@@ -56,6 +56,10 @@ MAX_DIMS = 32
 # Longer .npy headers are refused before they are parsed (numpy.load's own default: 10,000).
 MAX_NPY_HEADER = 100_000
 
+# Bytes of a text table parsed at a time: while a piece is parsed, its lines and cells as Python
+# strings take ~15x that (measured: 256 KiB pieces parse as fast as 1 or 16 MiB ones).
+TEXT_PIECE = 1 << 18
+
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 _BOM = b"\xef\xbb\xbf"
@@ -278,32 +282,81 @@ def _sniff_text(data: bytes) -> str:
     return "csv"
 
 
-def _text(src: _Source) -> str:
-    """The decoded text of a text file; refuses what is not UTF-8 text."""
-    data = src.read()
-    skip = 0
-    if data.startswith(_BOM):
-        skip = 3
-    elif data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise _error(src.name, "", "is UTF-16 text; expected UTF-8",
-                     hint="save the file as UTF-8")
+def _decode(data: bytes, src: _Source, offset: int, line: int) -> str:
+    """Text of ``data`` (found at byte ``offset``, line ``line`` of ``src``): UTF-8 with no NUL
+    and ``\\n`` line ends, or an error naming the line of the first offending byte."""
+    nul = data.find(b"\x00")
     try:
-        text = data[skip:].decode("utf-8")
+        text = data.decode("utf-8")
+        bad = -1
     except UnicodeDecodeError as e:
-        at = skip + e.start
-        line = data.count(b"\n", 0, at) + 1
-        raise _error(
-            src.name, f"line {line}",
-            f"byte 0x{data[at]:02x} at offset {at} is not UTF-8 text; expected a text file",
-        ) from None
-    nul = text.find("\x00")
-    if nul >= 0:
-        line = text.count("\n", 0, nul) + 1
-        raise _error(src.name, f"line {line}",
+        text, bad = "", e.start
+    if nul >= 0 and (bad < 0 or nul < bad):
+        raise _error(src.name, f"line {line + _breaks(data[:nul])}",
                      "a NUL byte; expected text (is this a binary file?)")
+    if bad >= 0:
+        raise _error(
+            src.name, f"line {line + _breaks(data[:bad])}",
+            f"byte 0x{data[bad]:02x} at offset {offset + bad} is not UTF-8 text; expected a "
+            "text file",
+        )
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
+
+
+def _breaks(data: bytes) -> int:
+    """Line ends in ``data``: ``\\n``, ``\\r\\n`` or ``\\r``."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+
+def _skip_bom(data: bytes, src: _Source) -> int:
+    if data.startswith(_BOM):
+        return 3
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise _error(src.name, "", "is UTF-16 text; expected UTF-8",
+                     hint="save the file as UTF-8")
+    return 0
+
+
+def _text(src: _Source) -> str:
+    """The decoded text of a text file; refuses what is not UTF-8 text."""
+    data = src.read()
+    skip = _skip_bom(data, src)
+    return _decode(data[skip:], src, skip, 1)
+
+
+def _text_pieces(src: _Source, size: int | None = None):
+    """The text of ``src`` as ``(number of its first line, text)`` pieces of whole lines, about
+    ``size`` bytes each (default :data:`TEXT_PIECE`), checked as :func:`_text` checks the whole.
+
+    A file is read a piece at a time, so a big table never sits in memory as text.
+    """
+    size = size or TEXT_PIECE
+    with src.open() as f:
+        start = f.read(3)
+        skip = _skip_bom(start, src)
+        pending = [start[skip:]]  # bytes read but not yet handed out (no newline in them yet)
+        offset, line = skip, 1
+        while True:
+            block = f.read(size)
+            if block:
+                cut = block.rfind(b"\n") + 1
+                if not cut:
+                    pending.append(block)  # a line longer than a piece: keep reading
+                    continue
+                data = b"".join(pending) + block[:cut]
+                pending = [block[cut:]]
+            else:
+                data = b"".join(pending)
+                if not data:
+                    return
+            text = _decode(data, src, offset, line)
+            yield line, text
+            offset += len(data)
+            line += text.count("\n")
+            if not block:
+                return
 
 
 # --------------------------------------------------------------------------------------------
@@ -722,17 +775,27 @@ def _table_layout(head, name, first_no, role, target_column, own_target, names):
 
 
 def _read_table(src, fmt, *, role, target_column=None, own_target=False, names=None, **_):
-    """Read a table of numbers; ``role`` is "pred", "target" or "vector"."""
+    """Read a table of numbers; ``role`` is "pred", "target" or "vector".
+
+    The text is parsed a piece at a time (:func:`_text_pieces`) into arrays allocated once, so
+    the memory a big table needs is its float64 values, not its text and cells.
+    """
     name = src.name
-    text = _text(src)
     sep = {"tsv": "tabs"}.get(fmt, "commas")
-    lines = text.split("\n")
-    keep = [i for i, line in enumerate(lines) if line.strip() and line.lstrip()[0] != "#"]
-    if not keep:
+    room = _count_lines(src)
+    pieces = _text_pieces(src)
+    first = first_no = None
+    for start_no, text in pieces:
+        lines = text.split("\n")
+        for k, line in enumerate(lines):
+            if line.strip() and line.lstrip()[0] != "#":
+                first, first_no = line, start_no + k
+                break
+        if first is not None:
+            break
+    if first is None:
         raise CeLossError(f"{name} is empty; expected rows of numbers separated by {sep}",
                           source=name)
-    first_no = keep[0] + 1
-    first = lines[keep[0]]
     if fmt == "tsv":
         delim = "\t"
     elif "," in first:
@@ -749,30 +812,6 @@ def _read_table(src, fmt, *, role, target_column=None, own_target=False, names=N
     label_idx, header = _table_layout(head, name, first_no, role, target_column, own_target,
                                       names)
     head_names = [h.strip() for h in head] if header else None
-    data_rows = keep[1:] if header else keep
-    if not data_rows:
-        raise _error(name, f"line {first_no}", "a header row and no data after it; expected "
-                     f"rows of numbers separated by {sep}")
-    data = [lines[i] for i in data_rows]
-
-    if delim is None or any('"' in line for line in data):
-        from itertools import chain
-
-        rows = [_cells(line, delim, name, i + 1) for line, i in zip(data, data_rows)]
-        counts = [len(r) for r in rows]
-        flat = list(chain.from_iterable(rows))
-    else:
-        counts = [line.count(delim) + 1 for line in data]
-        flat = delim.join(data).split(delim)
-    if counts.count(ncols) != len(counts):
-        r = next(k for k, c in enumerate(counts) if c != ncols)
-        raise _error(name, f"line {data_rows[r] + 1}",
-                     f"{counts[r]} cells, expected {ncols} like line {first_no}")
-
-    def where(row: int, col: int) -> str:
-        w = f"line {data_rows[row] + 1}, column {col + 1}"
-        return f"{w} ({head_names[col]!r})" if head_names else w
-
     part = _Part()
     if role == "pred" and header and ncols - (label_idx is not None) > 1:
         cols = [j for j in range(ncols) if j != label_idx]
@@ -784,41 +823,143 @@ def _read_table(src, fmt, *, role, target_column=None, own_target=False, names=N
         part.class_names = [head_names[j] for j in cols]
         names = part.class_names
 
-    if label_idx is not None:
-        labels = flat[label_idx::ncols]
-        if role == "target":
-            part.target = _table_labels(labels, names, where, label_idx, name)
-            return part
-        del flat[label_idx::ncols]
     width = ncols - (label_idx is not None)
-    try:
-        values = np.array(flat, dtype=np.float64)
-    except ValueError:
-        values = _locate_bad_cell(flat, len(data_rows), width, label_idx, where, name)
-    values = values.reshape(len(data_rows), width)
+    only_labels = role == "target" and label_idx is not None
+    # rows are at most the lines left: one allocation, trimmed at the end
+    room = max(1, room - first_no + (not header))
+    values = None if only_labels else np.empty((room, width), dtype=np.float64)
+    labels = np.empty(room, dtype=np.float64) if label_idx is not None else None
+    all_named = True  # every label a class name: the targets are int64 indices
+    table = _Table(name, delim, ncols, label_idx, head_names, first_no, names)
+    n = 0
+    # the rest of the piece holding the first row (with that row itself when it is data)
+    rest = lines[k + 1:] if header else lines[k:]
+    rest_no = first_no + 1 if header else first_no
+    for start_no, piece in _chain([(rest_no, rest)], ((no, t.split("\n")) for no, t in pieces)):
+        v, lab = table.parse(piece, start_no, want_values=not only_labels)
+        m = len(v) if v is not None else len(lab)
+        if n + m > room:  # cannot happen for a file that did not change while being read
+            raise _error(name, "", "changed while ce-loss was reading it")
+        if values is not None:
+            values[n:n + m] = v
+        if labels is not None:
+            labels[n:n + m] = lab
+            all_named = all_named and (lab.dtype == np.int64 or not m)
+        n += m
+    if not n:
+        raise _error(name, f"line {first_no}", "a header row and no data after it; expected "
+                     f"rows of numbers separated by {sep}")
+    if labels is not None:
+        labels = _trim(labels, n)
+        if all_named:
+            labels = labels.astype(np.int64)
+    if only_labels:
+        part.target = labels
+        return part
+    values = _trim(values, n)
     if width == 1:
         values = values[:, 0]
     if role == "target":
         part.target = values
     else:
         part.pred = values
-    if label_idx is not None:
-        part.target = _table_labels(labels, names, where, label_idx, name)
+        part.target = labels
     return part
 
 
-def _locate_bad_cell(flat, nrows, width, label_idx, where, name):
-    """Raise for the first cell, in file order, that is not a number."""
-    for r in range(nrows):
-        for k in range(width):
-            cell = flat[r * width + k]
-            if not _is_number(cell):
-                col = k + (label_idx is not None and k >= label_idx)
-                what = ("an empty cell; expected a number" if not cell.strip()
-                        else f"{_show(cell.strip())} is not a number")
-                raise _error(name, where(r, col), what)
-    # numpy refused what Python's float accepts: parse them one by one
-    return np.array([float(c) for c in flat], dtype=np.float64)
+def _chain(first, more):
+    yield from first
+    yield from more
+
+
+def _trim(a: np.ndarray, n: int) -> np.ndarray:
+    """The first ``n`` rows of ``a``, copied when that frees much (blank and comment lines)."""
+    if n == len(a):
+        return a
+    return a[:n].copy() if n < 0.9 * len(a) else a[:n]
+
+
+def _count_lines(src: _Source) -> int:
+    """The lines of the text ``src``, read a piece at a time: the rows to make room for.
+
+    This pass also checks the whole text (UTF-8, no NUL byte) before any cell is read, so such
+    a problem is reported wherever it is, as when the file is read whole.
+    """
+    return 1 + sum(text.count("\n") for _, text in _text_pieces(src))
+
+
+class _Table:
+    """Turns pieces of a table's lines into float64 values and targets, checking every cell."""
+
+    def __init__(self, name, delim, ncols, label_idx, head_names, first_no, names):
+        self.name, self.delim, self.ncols = name, delim, ncols
+        self.label_idx, self.head_names, self.first_no = label_idx, head_names, first_no
+        self.names = names
+        self.width = ncols - (label_idx is not None)
+
+    def parse(self, lines, start_no: int, want_values: bool = True):
+        """(values of shape (rows, width) or None, targets or None) of ``lines`` (the first is
+        line ``start_no`` of the file); blank and comment lines are skipped."""
+        name, delim, ncols, label_idx = self.name, self.delim, self.ncols, self.label_idx
+        data_nos = [start_no + i for i, line in enumerate(lines)
+                    if line.strip() and line.lstrip()[0] != "#"]
+        data = [lines[no - start_no] for no in data_nos]
+        if delim is None or any('"' in line for line in data):
+            from itertools import chain
+
+            rows = [_cells(line, delim, name, no) for line, no in zip(data, data_nos)]
+            counts = [len(r) for r in rows]
+            flat = list(chain.from_iterable(rows))
+        else:
+            counts = [line.count(delim) + 1 for line in data]
+            flat = delim.join(data).split(delim) if data else []
+        if counts.count(ncols) != len(counts):
+            r = next(k for k, c in enumerate(counts) if c != ncols)
+            # the first problem in the file is the one reported: a bad cell above comes first
+            self.parse(lines[:data_nos[r] - start_no], start_no, want_values)
+            raise _error(name, f"line {data_nos[r]}",
+                         f"{counts[r]} cells, expected {ncols} like line {self.first_no}")
+
+        head_names = self.head_names
+
+        def where(row: int, col: int) -> str:
+            w = f"line {data_nos[row]}, column {col + 1}"
+            return f"{w} ({head_names[col]!r})" if head_names else w
+
+        cells = None
+        if label_idx is not None:
+            cells = flat[label_idx::ncols]
+            if want_values:
+                del flat[label_idx::ncols]
+            else:
+                flat = []
+        try:
+            values = np.array(flat, dtype=np.float64)
+            labels = None
+            if cells is not None:
+                labels = _table_labels(cells, self.names, where, label_idx, name)
+        except (ValueError, CeLossError):
+            # find the first bad cell in file order (raises), else numpy refused what Python's
+            # float accepts: parse them one by one
+            width = self.width if want_values else 0
+            for r in range(len(data)):
+                for j in range(ncols):
+                    if j == label_idx:
+                        _table_labels(cells[r:r + 1], self.names,
+                                      lambda _row, col, r=r: where(r, col), j, name)
+                    elif width:
+                        cell = flat[r * width + j - (label_idx is not None and j > label_idx)]
+                        if not _is_number(cell):
+                            what = ("an empty cell; expected a number" if not cell.strip()
+                                    else f"{_show(cell.strip())} is not a number")
+                            raise _error(name, where(r, j), what)
+            values = np.array([float(c) for c in flat], dtype=np.float64)
+            labels = None
+            if cells is not None:
+                labels = _table_labels(cells, self.names, where, label_idx, name)
+        if not want_values:
+            return None, labels
+        return values.reshape(len(data), self.width), labels
 
 
 def _table_labels(cells, names, where, col: int, name: str) -> np.ndarray:

@@ -766,3 +766,62 @@ def test_read_vector_errors(tmp_path):
     bad(f"--weight: {p} holds strings (dtype <U1); expected real numbers", p)
     p = put(tmp_path, "w.csv", "")
     bad(f"--weight: {p} is empty; expected rows of numbers separated by commas", p)
+
+
+# --------------------------------------------------------------------------------------------
+# Big tables: read a piece at a time
+
+
+def test_table_over_many_pieces_equals_the_numbers_written(tmp_path, monkeypatch):
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((3000, 7))
+    y = rng.integers(0, 7, 3000)
+    lines = ["# written by a test", "a,b,c,d,e,f,g,label"]
+    for i, (r, t) in enumerate(zip(x, y)):
+        lines.append(",".join(repr(float(v)) for v in r) + f",{t}")
+        if i % 500 == 0:
+            lines += ["", "# a comment between rows"]
+    p = tmp_path / "big.csv"
+    p.write_bytes("\r\n".join(lines).encode())  # Windows line ends, no newline at the end
+    monkeypatch.setattr(readers, "TEXT_PIECE", 997)  # ~75 lines a piece, cut mid-line
+    r = load(str(p))
+    assert np.array_equal(r.pred, x) and r.pred.dtype == np.float64
+    assert np.array_equal(r.target, y) and r.class_names == list("abcdefg")
+    # a bad cell far into the file names its own line
+    lines[2500] = lines[2500].replace(",", ",x", 1)
+    p.write_bytes("\n".join(lines).encode())
+    with pytest.raises(CeLossError, match=r"big.csv line 2501, column 2 \('b'\): 'x\S*' is not "
+                                          r"a number"):
+        load(str(p))
+
+
+READ_RSS = """
+import sys
+from ce_cli import readers
+
+def peak():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM"))
+
+before = peak()
+r = readers.load(sys.argv[1])
+print(peak() - before, r.pred.nbytes)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="VmHWM as on Linux")
+def test_big_table_needs_about_its_values_in_memory(tmp_path):
+    """A 13 MB CSV: peak memory grows by its float64 values (8 MB) and one piece's cells, not
+    by its text and every cell as a Python string (~110 MB when read whole)."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(22)
+    x = rng.standard_normal((50_000, 20)).astype(np.float32)
+    p = tmp_path / "big.csv"
+    np.savetxt(p, x, delimiter=",", fmt="%.7g")
+    out = subprocess.run([sys.executable, "-c", READ_RSS, str(p)], capture_output=True,
+                         text=True, check=True, cwd=Path(__file__).parent.parent)
+    growth, values = map(int, out.stdout.split())
+    assert values == 50_000 * 20 * 8
+    assert growth < values + 12e6, f"peak RSS grew {growth / 1e6:.1f} MB for {values / 1e6} MB"

@@ -20,7 +20,7 @@ from ce_cli.errors import CeLossError
 from ce_cli.readers import FORMATS, Loaded, load, read_vector
 
 FUZZ = settings(
-    max_examples=120,
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", 120)),
     deadline=2000,  # ms per example
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -179,3 +179,38 @@ def test_read_vector_mutated_files(workdir, data):
         assert e.message.startswith("--pos-weight: ")
         return
     assert v.dtype == np.float64 and v.ndim >= 1
+
+
+def _outcome(call):
+    try:
+        r = call()
+    except CeLossError as e:
+        return ("error", e.message)
+    # repr, so that NaN equals NaN
+    return ("ok", r.pred.dtype.str, repr(r.pred.tolist()), None if r.target is None else
+            (r.target.dtype.str, repr(r.target.tolist())), r.class_names)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+@FUZZ
+@given(data=st.data())
+def test_tables_read_in_pieces_as_whole(workdir, fmt, data):
+    """A table read a few bytes at a time gives the same numbers, or the same error (naming the
+    same line), as one read whole."""
+    from ce_cli import readers
+
+    raw = data.draw(st.one_of(mutated(fmt), st.sampled_from(SEEDS[fmt])))
+    path = _file(workdir, fmt, raw)
+    def stdin():
+        return _outcome(lambda: load("-", stdin=io.BytesIO(raw), pred_format=fmt))
+
+    whole, whole_stdin = _outcome(lambda: load(path)), stdin()
+    piece = data.draw(st.integers(1, 64))
+    saved = readers.TEXT_PIECE
+    readers.TEXT_PIECE = piece
+    try:
+        assert _outcome(lambda: load(path)) == whole, piece
+        assert stdin() == whole_stdin, piece
+    finally:
+        readers.TEXT_PIECE = saved
+    os.remove(path)
