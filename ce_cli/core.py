@@ -132,6 +132,9 @@ class LossResult:
     denominator: float
     per_element: np.ndarray | None
     grad: np.ndarray | None
+    # How many index targets fall in each class, ignored ones not (int64, length C); None for
+    # probability and BCE targets. Counted anyway for the mean, kept for the CLI's warnings.
+    target_counts: np.ndarray | None = None
 
     @property
     def value(self):
@@ -969,7 +972,8 @@ def evaluate(
     x = _as_numeric(input, "input").reshape(p.input_shape)
     t = _as_numeric(target, "target").reshape(p.target_shape)
     keep = (reduction == "none") if per_element is None else per_element
-    denom = denominator(p, t)
+    counts = count_targets(p, t)
+    denom = denominator_of_counts(p, counts)
     scale = grad_scale(p, denom)
     pe = np.empty((p.n_rows,) + p.input_shape[2:] if p.categorical else p.input_shape) if keep else None
     g = np.empty(p.input_shape) if grad else None
@@ -988,6 +992,7 @@ def evaluate(
         denominator=denom,
         per_element=None if pe is None else pe.reshape(p.out_shape),
         grad=None if g is None else g.reshape(np.shape(input)),
+        target_counts=counts,
     )
 
 

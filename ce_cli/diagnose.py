@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .core import count_targets
 from .render import Report
 
 # Rows of the predictions the probability checks look at.
@@ -48,9 +49,12 @@ def warnings_for(report: Report) -> list[str]:
     scanned = "" if p.n_rows <= limit else f" (of the first {limit} rows)"
 
     if not p.soft:
-        t = np.asarray(report.target).reshape(-1)
-        valid = t[t != p.ignore_index]
-        if valid.size == 0 and t.size:
+        # the class counts the mean needed anyway: no second pass over a big target file
+        counts = report.result.target_counts
+        if counts is None:
+            counts = count_targets(p, report.target)
+        present = np.flatnonzero(counts)
+        if present.size == 0 and np.size(report.target):
             if p.reduction == "mean":
                 out.append(
                     f"{target}: every target is ignore_index ({p.ignore_index}); "
@@ -58,10 +62,8 @@ def warnings_for(report: Report) -> list[str]:
                 )
             else:
                 out.append(f"{target}: every target is ignore_index ({p.ignore_index})")
-        elif valid.size:
-            lo, hi = int(valid.min()), int(valid.max())
-            # bincount, not np.unique: np.unique imports numpy.ma, 10 ms of start-up
-            distinct = int(np.count_nonzero(np.bincount(valid.astype(np.intp) - lo)))
+        elif present.size:
+            lo, hi, distinct = int(present[0]), int(present[-1]), int(present.size)
             if lo == 1 and hi == distinct and distinct >= 2:
                 out.append(
                     f"{target}: labels run from 1 to {hi} and class 0 never appears; if they "

@@ -134,7 +134,8 @@ def evaluate(
         raise CeLossError(f"workers must be at least 1; got {workers}", source="workers")
     workers = min(workers, max(1, n_blocks))
 
-    denom = _denominator(p, t, t_pages)
+    counts = _count_targets(p, t, t_pages)
+    denom = core.denominator_of_counts(p, counts)
     scale = core.grad_scale(p, denom)
     keep_pe = (reduction == "none") if per_element is None else bool(per_element)
     keep_pe = keep_pe and save_per_element is None
@@ -199,13 +200,14 @@ def evaluate(
         denominator=denom,
         per_element=None if pe is None else pe.reshape(p.out_shape),
         grad=None if g is None else g.reshape(np.shape(x0)),
+        target_counts=counts,
     )
 
 
-def _denominator(p: core.Problem, t: np.ndarray, pages: "_Pages") -> float:
-    """core.denominator, reading index targets a chunk of rows at a time."""
+def _count_targets(p: core.Problem, t: np.ndarray, pages: "_Pages") -> np.ndarray | None:
+    """core.count_targets over the whole target array, a chunk of rows at a time."""
     if p.soft:
-        return core.denominator_of_counts(p, None)
+        return None
     per_row = max(1, int(np.prod(p.target_shape[1:], dtype=np.int64)))
     step = max(1, TARGET_CHUNK // per_row)
     counts = np.zeros(p.n_classes, dtype=np.int64)
@@ -214,7 +216,7 @@ def _denominator(p: core.Problem, t: np.ndarray, pages: "_Pages") -> float:
         counts += core.count_targets(p, t[start:stop])
         pages.release(stop)
     pages.rewind()
-    return core.denominator_of_counts(p, counts)
+    return counts
 
 
 class _Pages:

@@ -486,3 +486,17 @@ def test_fast_path_extreme_weights_keep_the_gradient_finite():
         close(r.per_element / scale, none / scale)
         close(r.grad / scale, grad / scale)
 
+
+
+def test_target_counts_are_the_class_counts_of_the_kept_targets(tmp_path):
+    rng = np.random.default_rng(31)
+    x = rng.standard_normal((1000, 6))
+    t = rng.integers(0, 6, 1000)
+    t[::7] = -1
+    np.save(tmp_path / "t.npy", t)
+    want = np.bincount(t[t != -1], minlength=6)
+    for r in (core.evaluate("ce", x, t, ignore_index=-1),
+              stream.evaluate("ce", x, tmp_path / "t.npy", ignore_index=-1, block_elements=64)):
+        assert r.target_counts.dtype == np.int64 and np.array_equal(r.target_counts, want)
+    assert core.evaluate("ce", x, np.full((1000, 6), 1 / 6)).target_counts is None
+    assert stream.evaluate("bce", rng.uniform(size=9), rng.uniform(size=9)).target_counts is None
