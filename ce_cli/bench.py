@@ -6,9 +6,10 @@ Every case writes its inputs (float32 logits and int64 class labels as ``.npy``)
 directory, then times fresh subprocesses, interleaved in rounds so that drifts of a noisy machine
 hit every command alike:
 
-- ``ours``: ce-loss on the files. By default the library's streaming driver
-  (``ce_cli.stream.evaluate`` on memory-mapped files), the layer ``ce-loss compute`` calls;
-  ``--via cli`` times the command line (``python -m ce_cli compute ...``) instead.
+- ``ours``: ce-loss on the files. By default the command line (``python -m ce_cli compute ...
+  --format plain``, with ``--save-grad`` in the gradient case), as users run it; ``--via lib``
+  times the library's streaming driver (``ce_cli.stream.evaluate`` on memory-mapped files), the
+  layer under it, instead.
 - ``torch``: ``np.load`` both files, ``torch.nn.functional.cross_entropy`` (with ``backward()``
   and ``np.save`` of the gradient in the gradient case). Without torch installed, the reference is
   a script that merely ``np.load``s the input once.
@@ -104,7 +105,7 @@ np.load(sys.argv[1])
 
 
 def ours_command(via: str, x: str, t: str, g: str) -> list[str]:
-    """The ce-loss command for one run; ``--via cli`` once ``ce-loss compute`` saves gradients."""
+    """The ce-loss command for one run: the command line, or the library under it."""
     if via == "cli":
         cmd = [sys.executable, "-m", "ce_cli", "compute", x, t, "--quiet", "--format", "plain"]
         return cmd + (["--save-grad", g] if g else [])
@@ -202,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=5, help="timed runs per command (median)")
     ap.add_argument("--cases", default="loss,grad,vocab,few",
                     help="comma-separated: loss, grad, vocab, few")
-    ap.add_argument("--via", choices=("lib", "cli"), default="lib",
+    ap.add_argument("--via", choices=("lib", "cli"), default="cli",
                     help="time the library's streaming driver or the ce-loss command line")
     ap.add_argument("--dir", help="where to write the inputs (default: a temporary directory)")
     ap.add_argument("--markdown", help="also write the table to this file")
