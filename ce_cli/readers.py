@@ -668,6 +668,11 @@ def _read_npz(src, fmt, *, role, pred_key=None, target_key=None, own_target=Fals
 # CSV, TSV and whitespace-separated text
 
 
+def _is_data(line: str) -> bool:
+    """A line of a table that holds cells: not blank, not a # comment."""
+    return bool(line.strip()) and line.lstrip()[0] != "#"
+
+
 def _is_number(cell: str) -> bool:
     try:
         float(cell)
@@ -788,7 +793,7 @@ def _read_table(src, fmt, *, role, target_column=None, own_target=False, names=N
     for start_no, text in pieces:
         lines = text.split("\n")
         for k, line in enumerate(lines):
-            if line.strip() and line.lstrip()[0] != "#":
+            if _is_data(line):
                 first, first_no = line, start_no + k
                 break
         if first is not None:
@@ -835,7 +840,9 @@ def _read_table(src, fmt, *, role, target_column=None, own_target=False, names=N
     # the rest of the piece holding the first row (with that row itself when it is data)
     rest = lines[k + 1:] if header else lines[k:]
     rest_no = first_no + 1 if header else first_no
-    for start_no, piece in _chain([(rest_no, rest)], ((no, t.split("\n")) for no, t in pieces)):
+    from itertools import chain
+
+    for start_no, piece in chain([(rest_no, rest)], ((no, t.split("\n")) for no, t in pieces)):
         v, lab = table.parse(piece, start_no, want_values=not only_labels)
         m = len(v) if v is not None else len(lab)
         if n + m > room:  # cannot happen for a file that did not change while being read
@@ -867,11 +874,6 @@ def _read_table(src, fmt, *, role, target_column=None, own_target=False, names=N
     return part
 
 
-def _chain(first, more):
-    yield from first
-    yield from more
-
-
 def _trim(a: np.ndarray, n: int) -> np.ndarray:
     """The first ``n`` rows of ``a``, copied when that frees much (blank and comment lines)."""
     if n == len(a):
@@ -901,8 +903,7 @@ class _Table:
         """(values of shape (rows, width) or None, targets or None) of ``lines`` (the first is
         line ``start_no`` of the file); blank and comment lines are skipped."""
         name, delim, ncols, label_idx = self.name, self.delim, self.ncols, self.label_idx
-        data_nos = [start_no + i for i, line in enumerate(lines)
-                    if line.strip() and line.lstrip()[0] != "#"]
+        data_nos = [start_no + i for i, line in enumerate(lines) if _is_data(line)]
         data = [lines[no - start_no] for no in data_nos]
         if delim is None or any('"' in line for line in data):
             from itertools import chain
