@@ -105,6 +105,31 @@ def test_collector_is_on_while_a_command_works_and_as_it_was_after():
         (gc.enable if was else gc.disable)()
 
 
+BLAS_PROBE = """
+import os, sys
+from ce_cli import cli
+def main():
+    import numpy
+    print(os.environ.get("OPENBLAS_NUM_THREADS"), os.environ.get("OMP_NUM_THREADS"))
+cli.main = main
+cli.script()
+"""
+
+
+def test_the_command_keeps_blas_to_one_thread_unless_the_user_says_otherwise():
+    # ce-loss does no matrix products; OpenBLAS's idle threads would spin on its CPUs
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    r = subprocess.run([sys.executable, "-c", BLAS_PROBE], capture_output=True, text=True,
+                       env=env, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1", "1"]
+    env["OPENBLAS_NUM_THREADS"] = "4"
+    r = subprocess.run([sys.executable, "-c", BLAS_PROBE], capture_output=True, text=True,
+                       env=env, cwd=ROOT)
+    assert r.stdout.split() == ["4", "1"]
+
+
 def test_pipe_from_stdin():
     data = (SAMPLES / "logits.npy").read_bytes()
     r = subprocess.run([sys.executable, "-m", "ce_cli", "compute", "-", PAIR[1], "-f", "json",
