@@ -1,7 +1,8 @@
 """The loss core: PyTorch-exact classification losses and their gradients, in NumPy.
 
 Everything here is pure array maths: no files, no printing, no typer or rich. Values follow
-``torch.nn.functional`` (PyTorch 2.x) to the letter, computed in float64 whatever the input dtype.
+``torch.nn.functional`` (PyTorch 2.x) to the letter, computed in float64 whatever the input dtype
+(but for the exponentials of float32 logits with 64 classes or more: see ``_nll_float32``).
 
 The work is organised for inputs of any size:
 
