@@ -256,6 +256,45 @@ def test_npz_errors(tmp_path):
         load(p)
 
 
+def test_big_stored_npz_members_are_memory_mapped(tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "NPZ_MAP_BYTES", 1000)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((300, 7)).astype(np.float32)
+    t = rng.integers(0, 7, 300)
+    x64f = np.asfortranarray(rng.standard_normal((40, 9)))
+    # members at odd offsets: the names move every member's data by a few bytes
+    p = put(tmp_path, "m.npz", npz_bytes(a=np.zeros(3), logits_x=x, labels=t, odd=x64f))
+    r = load(p, pred_key="logits_x", target_key="labels")
+    assert isinstance(r.pred, np.memmap) and isinstance(r.target, np.memmap)
+    assert np.array_equal(r.pred, x) and np.array_equal(r.target, t)
+    assert r.pred.dtype == x.dtype and r.target.dtype == t.dtype
+    r = load(p, pred_key="odd", target_key="labels")
+    assert isinstance(r.pred, np.memmap) and r.pred.flags.f_contiguous
+    assert np.array_equal(r.pred, x64f)
+    # small members, compressed members and standard input are read whole (CRC checked)
+    r = load(p, pred_key="a", target_key="labels")
+    assert not isinstance(r.pred, np.memmap)
+    q = put(tmp_path, "c.npz", npz_bytes(compressed=True, logits=x, labels=t))
+    r = load(q)
+    assert not isinstance(r.pred, np.memmap) and np.array_equal(r.pred, x)
+    r = load("-", stdin=stdin(npz_bytes(logits=x, labels=t)))
+    assert not isinstance(r.pred, np.memmap) and np.array_equal(r.pred, x)
+    # the file is only read: mapping it changes nothing
+    before = Path(p).read_bytes()
+    load(p, pred_key="logits_x", target_key="labels").pred[:1].sum()
+    assert Path(p).read_bytes() == before
+
+
+def test_a_damaged_local_header_of_a_big_member_is_a_clean_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "NPZ_MAP_BYTES", 1000)
+    raw = bytearray(npz_bytes(logits=np.ones((300, 7)), labels=np.zeros(300, dtype=np.int64)))
+    # a local header whose extra field claims 60,000 bytes: its data would lie past the end
+    i = raw.index(b"PK\x03\x04")
+    raw[i + 28:i + 30] = (60000).to_bytes(2, "little")
+    p = put(tmp_path, "x.npz", bytes(raw))
+    fails(f"{p} array 'logits' cannot be read; the archive is damaged (it ends early)", p)
+
+
 # --------------------------------------------------------------------------------------------
 # CSV, TSV, text
 
