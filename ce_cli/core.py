@@ -498,6 +498,8 @@ SUM_LO, SUM_HI = 1e-100, 1e100
 # goes the float64 way: float32 exponentials below FLT_MIN (each off by at most FLT_MIN = 1.2e-38)
 # could otherwise move it by more than 1.2e-10 of itself.
 F32_SUM_FLOOR = 1e-28
+# Losses below this are recomputed from the other classes' share (log1p), not log(1 + L).
+SMALL_LOSS = 1e-4
 # Scratch buffers up to this many float64 values are kept per thread and reused from block to
 # block (a fresh one costs a page fault per 4 KiB, as much as the arithmetic on it); drive()
 # drops them when it returns.
@@ -690,8 +692,7 @@ def _ce_logits_index_2d(
         s[redo] = z_o.sum(axis=1)
         sh = np.zeros(r)
         sh[redo] = m_o
-    # -log_softmax(x)_t = log(s * exp(sh - x_t)): near 0 (the target dominates) the product is
-    # 1 + something small and keeps its precision; where it overflows the loss is large and the
+    # -log_softmax(x)_t = log(s * exp(sh - x_t)); where that overflows the loss is large and the
     # plain difference is exact enough
     with np.errstate(over="ignore"):
         u = s * np.exp(sh - x_t)
@@ -699,8 +700,24 @@ def _ce_logits_index_2d(
     big = np.isinf(u)
     if big.any():
         nll[big] = (np.log(s) + sh - x_t)[big]
-    # a loss is never negative; at most a few ulps of rounding in u could say otherwise (torch's
-    # own error near 0 is of the same size: log(1 + small) rounds at 1.1e-16)
+    # u = 1 + L carries an absolute error of ~2e-16, too much for a loss L near 0 (the target
+    # dominates): there L = log1p(sum of the other classes' exp(x_c - x_t)), which keeps every
+    # digit, as the float32 path does (rows computed on their own: nothing depends on the block)
+    small = np.flatnonzero(nll < SMALL_LOSS)
+    if small.size:
+        k = np.arange(small.size)
+        if class_major:
+            z_s = np.ascontiguousarray(z[:, small])  # C order: summed class by class
+            z_s[ti[small], k] = 0.0
+            s_off = _sum_classes(z_s)
+        else:
+            z_s = z[small]
+            z_s[k, ti[small]] = 0.0
+            s_off = z_s.sum(axis=1)
+        sh_s = sh if np.ndim(sh) == 0 else sh[small]
+        with np.errstate(over="ignore", invalid="ignore"):
+            nll[small] = np.log1p(s_off * np.exp(sh_s - x_t[small]))
+    # a loss is never negative; a few ulps of rounding in u could say otherwise
     np.maximum(nll, 0.0, out=nll)
 
     # ignored elements count 0 even when their (placeholder) target logit is -inf, as in torch

@@ -218,3 +218,30 @@ def test_a_numpy_whose_float32_exp_misses_the_bound_gets_the_float64_path():
     x, t = rows_of_every_kind(rng, 100, 100)
     with mock.patch.object(core, "_exp32_checked", [False]):
         assert same(fast(x, t), float64_path(x, t))
+
+
+# --------------------------------------------------------------------------------------------
+# The float64 path keeps the digits of small losses too
+
+
+@pytest.mark.parametrize("c", [3, 10, 63, 64, 500])
+def test_float64_small_losses_keep_their_digits(c):
+    rng = np.random.default_rng(c)
+    n = 300
+    x = rng.normal(0, 1, (n, c))
+    t = rng.integers(0, c, n)
+    rows = np.arange(n)
+    x[rows, t] = rng.uniform(5, 40, n)  # losses from 1e-2 down to 1e-16
+    x[::4] += 400.0  # rows shifted by their max (beyond exp's range unshifted)
+    t[::7] = -100
+    want = np.where(t == -100, 0.0, exact_nll(x, np.where(t == -100, 0, t)))
+    got = core.evaluate("ce", x, t, reduction="none", per_element=True).per_element
+    np.testing.assert_allclose(got, want, rtol=5e-12, atol=0)  # log(1 + L): 2e-16 / L at 1e-4
+    assert want[t != -100].min() < 1e-14
+    # and row by row, whatever the block
+    with mock.patch.object(core, "SEGMENT_ELEMENTS", c):
+        ref = core.evaluate("ce", x, t, per_element=True, grad=True)
+        for rows_per_block in (1, 7, 64):
+            r = stream.evaluate("ce", x, t, per_element=True, grad=True, workers=2,
+                                block_elements=rows_per_block * c)
+            assert_same(r, ref)
