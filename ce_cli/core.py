@@ -492,9 +492,9 @@ CLASS_MAJOR_BELOW = 64
 # that matters is subnormal and 1 / sum is safe. Other rows (logits beyond about +-230, a NaN,
 # an inf) are redone shifted by their max, as logsumexp does.
 SUM_LO, SUM_HI = 1e-100, 1e100
-# float32 logits (no smoothing, no gradient, no negative weight) have their exponentials taken in
-# float32, the cost of the common big case; see _nll_float32 for why that keeps every loss within
-# 3.1e-7 of exact. A row whose off-target sum of exponentials is under (C - 1) * F32_SUM_FLOOR
+# float32 logits (64 classes or more, no smoothing, no negative weight) have the exponentials of
+# their loss taken in float32, the cost of the common big case; see _nll_float32 for why that
+# keeps every loss within 3.1e-7 of exact. (Their gradient is float64 throughout.) A row whose off-target sum of exponentials is under (C - 1) * F32_SUM_FLOOR
 # goes the float64 way: float32 exponentials below FLT_MIN (each off by at most FLT_MIN = 1.2e-38)
 # could otherwise move it by more than 1.2e-10 of itself.
 F32_SUM_FLOOR = 1e-28
@@ -573,10 +573,10 @@ def _nll_float32(x: np.ndarray, ti: np.ndarray, rows: np.ndarray, x_t: np.ndarra
 
     ``nll = log1p(S * exp(-x_t))`` with ``S = sum_{c != t} exp(x_c)``: each float32 ``exp`` is
     within 3.03e-7 of exact (see _float32_exp_ok), the sum and the rest are float64, and
-    ``log1p`` passes the relative error of
-    ``S`` on to the loss at most unchanged (``y / ((1 + y) log1p(y)) <= 1``). So every accepted
-    loss is within 3.1e-7 of exact, however small: the target's own exponential never enters the
-    float32 sum, and a loss of 1e-9 keeps its digits. ``ok`` is False where that argument does not
+    ``log1p`` passes the relative error of ``S`` on to the loss at most unchanged
+    (``y / ((1 + y) log1p(y)) <= 1``). So every accepted loss is within 3.1e-7 of exact, however
+    small: the target's own exponential never enters the float32 sum, and a loss of 1e-9 keeps
+    its digits. ``ok`` is False where that argument does not
     hold (an exponential overflowed or underflowed, a logit is not finite); those rows are for
     the float64 path.
     """
