@@ -516,8 +516,14 @@ def test_target_counts_are_the_class_counts_of_the_kept_targets(tmp_path):
     t[::7] = -1
     np.save(tmp_path / "t.npy", t)
     want = np.bincount(t[t != -1], minlength=6)
-    for r in (core.evaluate("ce", x, t, ignore_index=-1),
-              stream.evaluate("ce", x, tmp_path / "t.npy", ignore_index=-1, block_elements=64)):
+    w = rng.uniform(0.1, 2.0, 6)
+    ref = core.evaluate("ce", x, t, ignore_index=-1, weight=w)
+    # counted before the pass (a mean's gradient needs the denominator) or during it
+    for grad, reduction in ((False, "mean"), (True, "mean"), (True, "sum"), (False, "none")):
+        r = stream.evaluate("ce", x, tmp_path / "t.npy", ignore_index=-1, block_elements=64,
+                            weight=w, grad=grad, reduction=reduction, workers=2)
         assert r.target_counts.dtype == np.int64 and np.array_equal(r.target_counts, want)
+        assert r.denominator == ref.denominator
+    assert np.array_equal(ref.target_counts, want)
     assert core.evaluate("ce", x, np.full((1000, 6), 1 / 6)).target_counts is None
     assert stream.evaluate("bce", rng.uniform(size=9), rng.uniform(size=9)).target_counts is None
