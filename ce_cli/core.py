@@ -695,7 +695,7 @@ def _ce_logits_index_2d(
     # -log_softmax(x)_t = log(s * exp(sh - x_t)); where that overflows the loss is large and the
     # plain difference is exact enough
     with np.errstate(over="ignore"):
-        u = s * np.exp(sh - x_t)
+        u = s * np.exp(sh - x_t if np.ndim(sh) else np.negative(x_t))
     nll = np.log(u)
     big = np.isinf(u)
     if big.any():
@@ -722,7 +722,7 @@ def _ce_logits_index_2d(
 
     # ignored elements count 0 even when their (placeholder) target logit is -inf, as in torch
     with np.errstate(invalid="ignore"):
-        loss = a * nll
+        loss = nll if (np.ndim(a) == 0 and a == 1.0) else a * nll
         if eps > 0:
             lse_m = np.maximum(np.log(s * np.exp(sh - m)), 0.0)  # L - max >= 0
             loss += b * (w_total * lse_m - wz)
@@ -981,7 +981,7 @@ def compute_block(
             g = g.astype(grad_dtype, copy=False)
     n = loss.shape[0]
     if n:
-        row_sums = loss.reshape(n, -1).sum(axis=1)
+        row_sums = loss if loss.ndim == 1 else loss.reshape(n, -1).sum(axis=1)
         seg = np.add.reduceat(row_sums, np.arange(0, n, p.segment_rows))
     else:
         seg = np.zeros(0)
