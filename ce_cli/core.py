@@ -1124,27 +1124,75 @@ def drive(
         finally:
             _scratch.__dict__.pop("buf", None)  # keep no scratch after the call
     else:
-        from collections import deque
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ce-loss")
-        try:
-            ahead: deque = deque()
-            for b in bounds:
-                ahead.append((b, pool.submit(work, b)))
-                if len(ahead) >= 2 * workers:
-                    break
-            while ahead:
-                b, future = ahead.popleft()
-                r = future.result()
-                nxt = next(bounds, None)
-                if nxt is not None:  # keep the workers busy while this block is consumed
-                    ahead.append((nxt, pool.submit(work, nxt)))
-                take(b, r)
-                del r, future
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        _drive_threads(bounds, work, take, workers)
     return math.fsum(np.concatenate(sums)) if sums else 0.0
+
+
+class _Job:
+    """One block handed to a worker thread, and what came of it."""
+
+    __slots__ = ("bounds", "done", "result", "error")
+
+    def __init__(self, bounds: tuple[int, int]):
+        self.bounds = bounds
+        self.done = threading.Event()
+        self.result = None
+        self.error: BaseException | None = None
+
+
+def _drive_threads(bounds, work, take, workers: int) -> None:
+    """``take(b, work(b))`` for every block in order, ``work`` run on ``workers`` threads.
+
+    At most ``2 * workers`` blocks are in flight. A plain pool of threads rather than
+    concurrent.futures, whose import (logging with it) costs about 4 ms of every big run.
+    """
+    import queue
+    from collections import deque
+
+    tasks: queue.SimpleQueue = queue.SimpleQueue()
+    stop = False
+
+    def serve() -> None:
+        while True:
+            job = tasks.get()
+            if job is None:
+                return
+            if not stop:
+                try:
+                    job.result = work(job.bounds)
+                except BaseException as e:  # handed to the calling thread, in row order
+                    job.error = e
+            job.done.set()
+
+    threads = [threading.Thread(target=serve, name=f"ce-loss-{i}", daemon=True)
+               for i in range(workers)]
+    for th in threads:
+        th.start()
+    try:
+        ahead: deque = deque()
+        for b in bounds:
+            ahead.append(_Job(b))
+            tasks.put(ahead[-1])
+            if len(ahead) >= 2 * workers:
+                break
+        while ahead:
+            job = ahead.popleft()
+            job.done.wait()
+            if job.error is not None:
+                raise job.error
+            nxt = next(bounds, None)
+            if nxt is not None:  # keep the workers busy while this block is consumed
+                ahead.append(_Job(nxt))
+                tasks.put(ahead[-1])
+            result, job.result = job.result, None
+            take(job.bounds, result)
+            del result
+    finally:
+        stop = True  # blocks not yet started are skipped
+        for _ in threads:
+            tasks.put(None)
+        for th in threads:
+            th.join()
 
 
 # --------------------------------------------------------------------------------------------

@@ -152,10 +152,21 @@ def _modules_after(argv):
         f"sys.argv = {argv!r}\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "sys.stderr.write(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('numpy', 'rich', 'torch', 'pandas', 'pydantic'))))\n"
+        "('numpy', 'rich', 'torch', 'pandas', 'pydantic', 'concurrent', 'logging'))))\n"
     )
     r = sh([sys.executable, "-c", code])
     return set(r.stderr.split())
+
+
+def test_a_big_input_spread_over_threads_does_not_import_logging(tmp_path):
+    # concurrent.futures would bring logging: about 4 ms of every run with more than one block
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", rng.standard_normal((20_000, 100)).astype(np.float32))
+    np.save(tmp_path / "t.npy", rng.integers(0, 100, 20_000))
+    mods = _modules_after(["ce-loss", "compute", str(tmp_path / "x.npy"), str(tmp_path / "t.npy"),
+                           "-f", "plain", "-q", "--threads", "2"])
+    tops = {m.split(".")[0] for m in mods}
+    assert "numpy" in tops and not tops & {"concurrent", "logging"}, tops
 
 
 def test_help_does_not_import_numpy():
