@@ -25,6 +25,7 @@ Reference for the semantics: ``aten/src/ATen/native/LossNLL.cpp`` (``cross_entro
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from dataclasses import dataclass, field
@@ -550,9 +551,7 @@ def _sum_classes(z: np.ndarray) -> np.ndarray:
     return s
 
 
-_exp32_checked: list = []
-
-
+@functools.cache
 def _float32_exp_ok() -> bool:
     """Whether this NumPy's float32 ``exp`` keeps the bound ``_nll_float32`` relies on.
 
@@ -561,11 +560,9 @@ def _float32_exp_ok() -> bool:
     NumPy versions) are probed once per process on 16,384 inputs across the range (0.2 ms); one
     beyond the bound sends everything to the float64 path.
     """
-    if not _exp32_checked:
-        x = np.linspace(-87.0, 88.7, 1 << 14, dtype=np.float32)
-        err = np.abs(np.exp(x).astype(np.float64) / np.exp(x.astype(np.float64)) - 1.0)
-        _exp32_checked.append(bool(err.max() <= 3.04e-7))
-    return _exp32_checked[0]
+    x = np.linspace(-87.0, 88.7, 1 << 14, dtype=np.float32)
+    err = np.abs(np.exp(x).astype(np.float64) / np.exp(x.astype(np.float64)) - 1.0)
+    return bool(err.max() <= 3.04e-7)
 
 
 def _nll_float32(x: np.ndarray, ti: np.ndarray, rows: np.ndarray, x_t: np.ndarray):
