@@ -1,23 +1,146 @@
-"""The exceptions ce-loss raises for input it cannot use.
+"""The exception ce-loss raises for input it cannot use, and how its message is put together.
 
-The library raises them; the command line turns each into one line on stderr and exit status 2.
+The library raises :class:`CeLossError` with fields; whoever shows it (the command line) formats
+it once with :meth:`CeLossError.render`, naming each input the way the user gave it (a file
+name, an option) instead of the library's words ("input", "weight"). No message is rewritten
+after the fact.
 """
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# How the library calls the inputs and options a message may mention, when nobody says otherwise.
+LIBRARY_NAMES: Mapping[str, str] = {
+    "input": "input",
+    "the_input": "the input",
+    "target": "target",
+    "weight": "weight",
+    "pos_weight": "pos_weight",
+    "ignore_index": "ignore_index",
+    "label_smoothing": "label_smoothing",
+    "loss": "loss",
+    "input_kind": "input_kind",
+    "reduction": "reduction",
+    "workers": "workers",
+    "grad_dtype": "grad_dtype",
+}
 
 
 class CeLossError(ValueError):
-    """An input, option or file that ce-loss cannot use; the message is what the user reads.
+    """An input, option or file that ce-loss cannot use.
 
-    ``source`` names what the message is about ("input", "target", "weight", "pos_weight", an
-    option such as "label_smoothing", or a file name) so the command line can prefix the file the
-    value came from.
+    Fields:
+
+    - ``input``: the role the error is about: ``"input"``, ``"target"``, ``"weight"``,
+      ``"pos_weight"``, or an option such as ``"label_smoothing"``;
+    - ``file``: or the file it is about, when a reader raised it (its name as given);
+    - ``position``: where in it: an index tuple (shown ``[3, 1]``) or a place in a file
+      (``"line 7, column 3"``);
+    - ``what``: the rest of the sentence. It may name other inputs with ``{role}`` fields
+      (``"has 2 entries but {the_input} has 5 classes"``), filled from the names in force;
+    - ``value``, ``expected``: the offending value and what was expected, for programs;
+    - ``hint``: what to do about it, shown after the message.
+
+    ``str(e)`` and ``e.message`` are the sentence in the library's words;
+    ``e.render(names)`` is the same sentence in the caller's (see :meth:`render`).
+
+    A plain ``CeLossError("whole sentence")`` is a message with no fields.
     """
 
-    def __init__(self, message: str, *, source: str | None = None, hint: str | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self,
+        what: str,
+        *,
+        input: str | None = None,
+        file: str | None = None,
+        position: tuple | str | None = None,
+        value: object = None,
+        expected: str | None = None,
+        hint: str | None = None,
+        source: str | None = None,
+    ):
+        self.what = what
+        self.input = input
+        self.file = file
+        # Transitional: what the old command line matched on; to be removed with _prefix_source.
         self.source = source
+        self.position = position
+        self.value = value
+        self.expected = expected
         self.hint = hint
+        super().__init__(self.message)
+
+    # ----------------------------------------------------------------------------------------
+
+    @property
+    def message(self) -> str:
+        """The sentence in the library's words."""
+        return self.render()
+
+    def render(self, names: Mapping[str, str] | None = None) -> str:
+        """The sentence with each role called by ``names`` (merged over :data:`LIBRARY_NAMES`).
+
+        The subject comes first: a role called by an option is replaced by it (``--weight has
+        ...``); a role called by a file keeps the library's word after the file
+        (``logits.npy: input[3, 1] is NaN``); a ``file`` is followed by its position and a
+        colon (``labels.csv line 7: ...``), or by ``is``/``has``/``holds`` or a colon.
+        """
+        table = dict(LIBRARY_NAMES)
+        if names:
+            table.update({k: v for k, v in names.items() if v})
+        body = _fill(self.what, table)
+        where = position_text(self.position)
+        if self.file is not None:
+            if where and not where.startswith("["):
+                return f"{self.file} {where}: {body}"
+            return self.file + where + _join(body)
+        if self.input is None:
+            return body
+        return _subject(self.input, where, table) + " " + body
 
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self):  # picklable for the worker threads' hand-over and multiprocessing
+        return (_rebuild, (self.what, self.__dict__))
+
+
+def _rebuild(what: str, fields: dict) -> CeLossError:
+    e = CeLossError(what)
+    e.__dict__.update(fields)
+    return e
+
+
+def position_text(position: tuple | str | None) -> str:
+    """``(3, 1)`` as ``[3, 1]``; a text position as it is; nothing for None."""
+    if position is None:
+        return ""
+    if isinstance(position, tuple):
+        return "[" + ", ".join(str(int(i)) for i in position) + "]"
+    return str(position)
+
+
+def _fill(text: str, table: Mapping[str, str]) -> str:
+    if "{" not in text:
+        return text
+    return text.format_map(_Keep(table))
+
+
+class _Keep(dict):
+    """format_map that leaves an unknown ``{field}`` as it is (a file name may hold braces)."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _subject(input: str, where: str, table: Mapping[str, str]) -> str:
+    called = table.get(input, input)
+    word = LIBRARY_NAMES.get(input, input)
+    if called.startswith("--") or called == word:
+        return called + where
+    return f"{called}: {word}{where}"  # a file: keep the library's word after it
+
+
+def _join(body: str) -> str:
+    return " " + body if body.startswith(("is ", "has ", "holds ")) else ": " + body

@@ -1,0 +1,76 @@
+"""What a run of ce-loss is asked to do, as three frozen settings objects.
+
+- :class:`LossSpec`: what the loss is (torch's arguments). The core validates it against the
+  shapes of the data into a :class:`ce_cli.core.Problem`.
+- :class:`ReadSettings`: how the inputs are read (formats, keys, columns).
+- :class:`OutputSettings`: what is produced (values kept in memory, files written, dtype,
+  threads, progress).
+
+A command builds each once from its options; every layer below takes them whole. Adding an option
+touches its dataclass, its validation and its use, nowhere else. This module imports nothing
+heavy: the command line builds these before NumPy is loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """What the loss is: ``torch.nn.functional``'s arguments, not yet checked against data.
+
+    ``input_kind`` None means the loss's own default (logits for ce and bce-logits, log-probs
+    for nll, probs for bce). ``weight`` and ``pos_weight`` are array-likes (None for none).
+    ``weight_per_class`` says that a 1-D BCE ``weight`` holds one value per class along
+    dimension 1 (how the command line reads ``--weight``) rather than broadcasting along the
+    last dimension as torch does.
+    """
+
+    loss: str = "ce"
+    input_kind: str | None = None
+    reduction: str = "mean"
+    weight: Any = None
+    ignore_index: int = -100
+    label_smoothing: float = 0.0
+    pos_weight: Any = None
+    weight_per_class: bool = False
+
+
+@dataclass(frozen=True)
+class ReadSettings:
+    """How the inputs are read: explicit formats, array keys and the label column."""
+
+    pred_format: str | None = None
+    target_format: str | None = None
+    pred_key: str | None = None
+    target_key: str | None = None
+    target_column: str | int | None = None
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """What a run produces besides the reduced loss.
+
+    - ``per_element``: keep the per-element losses in memory (None: only for
+      ``reduction="none"``); ``grad``: keep the float64 gradient in memory;
+    - ``save_grad``/``save_per_element``: write them to files instead (.npy; .npy or .csv),
+      block by block, published whole or not at all; ``grad_dtype`` the saved gradient's dtype
+      (None: the input's float dtype);
+    - ``workers``: threads (None: every CPU available); ``block_elements``: working set of one
+      block in float64 values (None: the engine's default); neither changes a bit of the result;
+    - ``progress(done_rows, total_rows)``: called from the calling thread after every block.
+    """
+
+    per_element: bool | None = None
+    grad: bool = False
+    save_grad: str | None = None
+    grad_dtype: str | None = None
+    save_per_element: str | None = None
+    workers: int | None = None
+    block_elements: int | None = None
+    progress: Progress | None = None
