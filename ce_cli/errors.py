@@ -122,16 +122,12 @@ def position_text(position: tuple | str | None) -> str:
 
 
 def _fill(text: str, table: Mapping[str, str]) -> str:
+    """Put the names in the ``{role}`` fields; other braces (a value, a file name) stay as they are."""
     if "{" not in text:
         return text
-    return text.format_map(_Keep(table))
-
-
-class _Keep(dict):
-    """format_map that leaves an unknown ``{field}`` as it is (a file name may hold braces)."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+    for role, called in table.items():
+        text = text.replace("{" + role + "}", called)
+    return text
 
 
 def _subject(input: str, where: str, table: Mapping[str, str]) -> str:
