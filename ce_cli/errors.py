@@ -40,7 +40,8 @@ class CeLossError(ValueError):
     - ``what``: the rest of the sentence. It may name other inputs with ``{role}`` fields
       (``"has 2 entries but {the_input} has 5 classes"``), filled from the names in force;
     - ``value``, ``expected``: the offending value and what was expected, for programs;
-    - ``hint``: what to do about it, shown after the message.
+    - ``hint``: what to do about it, shown after the message; ``{role}`` fields as in ``what``
+      (``"pass {ignore_index} -1"`` reads ``pass --ignore-index -1`` on the command line).
 
     ``str(e)`` and ``e.message`` are the sentence in the library's words;
     ``e.render(names)`` is the same sentence in the caller's (see :meth:`render`).
@@ -98,6 +99,12 @@ class CeLossError(ValueError):
         if self.input is None:
             return body
         return _subject(self.input, where, table) + " " + body
+
+    def render_hint(self, names: Mapping[str, str] | None = None) -> str | None:
+        """The hint, its ``{role}`` fields filled like :meth:`render`'s; None without one."""
+        if self.hint is None:
+            return None
+        return _fill(self.hint, {**LIBRARY_NAMES, **(names or {})})
 
     def __str__(self) -> str:
         return self.message
