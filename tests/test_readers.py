@@ -156,6 +156,104 @@ def test_npy_refuses_object_dtype(tmp_path):
     assert e.hint == "save plain numbers, e.g. numpy.save(path, array.astype(float))"
 
 
+def npy_framed(header: str, major: int = 1, data: bytes = bytes(16), hlen=None) -> bytes:
+    """An .npy file of format ``major``.0 whose header text is ``header``, as written."""
+    raw = header.encode("utf-8" if major >= 3 else "latin1")
+    size = 2 if major == 1 else 4
+    n = len(raw) if hlen is None else hlen
+    return b"\x93NUMPY" + bytes([major, 0]) + n.to_bytes(size, "little") + raw + data
+
+
+GOOD_HEADER = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }"
+DAMAGED = "has a damaged .npy header; expected a dict of descr, fortran_order and shape"
+
+
+@pytest.mark.parametrize("header", [
+    "[1, 2]",  # not a dict
+    "{'descr': '<f8', 'shape': (2,), }",  # a key missing
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), 'x': 1}",  # a key too many
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (2L,), }",  # Python 2: refused, not warned
+    "{'descr': '<f8', 'fortran_order': 0, 'shape': (2,), }",
+    "{'descr': '<f8', 'fortran_order': False, 'shape': [2], }",
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (True,), }",
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (2.0,), }",
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (" + "1, " * 65 + "), }",  # > 64 dims
+    "{'descr': 'zzz', 'fortran_order': False, 'shape': (2,), }",
+    "{'descr': b'<f8', 'fortran_order': False, 'shape': (2,), }",
+    "{'descr': " + "[" * 3000 + "]" * 3000 + ", 'fortran_order': False, 'shape': (2,), }",
+    "{'descr': ('<f8', ",  # unterminated
+    "'''",
+    "__import__('os').system('touch never-run')",  # code: parsed as a literal, never run
+])
+@pytest.mark.parametrize("major", [1, 2, 3])
+def test_npy_damaged_headers(tmp_path, monkeypatch, header, major):
+    monkeypatch.chdir(tmp_path)
+    p = put(tmp_path, "d.npy", npy_framed(header, major))
+    e = fails(f"{p} {DAMAGED}", p)
+    assert e.file == p and e.position is None and e.source == p
+    assert not (tmp_path / "never-run").exists()
+
+
+def test_npy_header_versions_and_limits(tmp_path):
+    for major in (1, 2, 3):
+        p = put(tmp_path, f"v{major}.npy", npy_framed(GOOD_HEADER, major))
+        assert load(p).pred.tolist() == [0.0, 0.0]
+    # version 3.0 headers are UTF-8: a field name reads as written
+    p = put(tmp_path, "u.npy", npy_framed(
+        "{'descr': [('\u00e9\U0001f600', '<f8')], 'fortran_order': False, 'shape': (1,), }", 3))
+    fails(f"{p} holds structured records (dtype [('\u00e9\U0001f600', '<f8')]); expected real "
+          "numbers", p)
+    raw = npy_framed(GOOD_HEADER, 3)
+    p = put(tmp_path, "b.npy", raw[:14] + b"\xff" + raw[15:])  # not UTF-8
+    fails(f"{p} {DAMAGED}", p)
+    # the length is checked before the header is read
+    p = put(tmp_path, "l.npy", npy_framed("{}", 2, hlen=200_000))
+    fails(f"{p}: .npy header of 200000 bytes is too long; expected at most 100000", p)
+    p = put(tmp_path, "s.npy", npy_framed(GOOD_HEADER, 2)[:10])
+    fails(f"{p} is truncated inside its .npy header", p)
+    p = put(tmp_path, "h.npy", npy_framed(GOOD_HEADER, 1, hlen=len(GOOD_HEADER) + 40, data=b""))
+    fails(f"{p} is truncated inside its .npy header", p)
+    p = put(tmp_path, "f.npy", npy_framed(
+        "{'descr': '<i4', 'fortran_order': True, 'shape': (2, 3), }", 1,
+        data=np.arange(6, dtype="<i4").tobytes()))
+    for mmap in (True, False):
+        r = load(p, mmap=mmap)
+        assert r.pred.tolist() == [[0, 2, 4], [1, 3, 5]] and r.pred.flags.f_contiguous
+
+
+def test_npz_member_with_damaged_header(tmp_path):
+    import zipfile
+
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        z.writestr("logits.npy", npy_framed("{'descr': '<f8'}", 1))
+        z.writestr("labels.npy", npy_bytes(np.array([0, 1])))
+    p = put(tmp_path, "d.npz", b.getvalue())
+    e = fails(f"{p} array 'logits' {DAMAGED}", p)
+    assert e.source == p
+
+
+def test_open_npy_maps_read_only(tmp_path):
+    from ce_cli.readers import open_npy
+
+    x = np.arange(12.0).reshape(3, 4)
+    p = tmp_path / "x.npy"
+    np.save(p, x)
+    a = open_npy(p)
+    assert isinstance(a, np.memmap) and not a.flags.writeable and np.array_equal(a, x)
+    np.save(p, np.zeros((0, 4)))
+    a = open_npy(str(p))
+    assert a.shape == (0, 4) and not a.flags.writeable
+    p.write_bytes(npy_bytes(x) + b"xx")
+    with pytest.raises(CeLossError, match=re.escape(f"{p} has 2 bytes after its array")) as info:
+        open_npy(p, "target")
+    assert info.value.file == str(p) and info.value.input == "target"
+    missing = tmp_path / "missing.npy"
+    with pytest.raises(CeLossError, match="^" + re.escape(f"{missing}: no such file") + "$") as info:
+        open_npy(missing)
+    assert info.value.file == str(missing) and info.value.input == "input"
+
+
 def test_file_extension_loses_to_magic_bytes(tmp_path):
     """An .npz saved under .npy (or an .npy under .csv) is read as what it is, as np.load does."""
     x = np.ones((2, 3))
