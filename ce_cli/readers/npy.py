@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import math
 import os
-from typing import BinaryIO, Literal, NamedTuple
+from typing import BinaryIO, Literal
 
 import numpy as np
 
@@ -26,13 +26,15 @@ MAX_NPY_HEADER = 100_000
 _MAX_NPY_DIMS = 64
 
 
-class Header(NamedTuple):
-    """What an .npy header says, and where its data begins."""
+class Header:
+    """What an .npy header says, and where its data begins (a plain class: cheap to import)."""
 
-    dtype: np.dtype
-    shape: tuple[int, ...]
-    fortran_order: bool
-    offset: int
+    __slots__ = ("dtype", "shape", "fortran_order", "offset")
+
+    def __init__(self, dtype: np.dtype, shape: tuple[int, ...], fortran_order: bool,
+                 offset: int):
+        self.dtype, self.shape, self.fortran_order, self.offset = (dtype, shape, fortran_order,
+                                                                   offset)
 
     @property
     def order(self) -> Literal["C", "F"]:

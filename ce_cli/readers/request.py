@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .keys import ClassNames
@@ -18,7 +16,10 @@ TEXT_PIECE = 1 << 18
 NPZ_MAP_BYTES = 1 << 25
 
 
-@dataclass(frozen=True)
+# Plain classes rather than dataclasses: these are made at import time of every command that
+# reads, and a dataclass costs ~1 ms of start-up to build.
+
+
 class Request:
     """How to read one file.
 
@@ -29,21 +30,24 @@ class Request:
     ``map_bytes`` the size from which a stored .npz member is mapped.
     """
 
-    role: str
-    pred_key: str | None = None
-    target_key: str | None = None
-    target_column: str | int | None = None
-    own_target: bool = False
-    names: ClassNames | None = None
-    mmap: bool = True
-    piece: int = TEXT_PIECE
-    map_bytes: int = NPZ_MAP_BYTES
+    __slots__ = ("role", "pred_key", "target_key", "target_column", "own_target", "names",
+                 "mmap", "piece", "map_bytes")
+
+    def __init__(self, role: str, *, pred_key: str | None = None, target_key: str | None = None,
+                 target_column: str | int | None = None, own_target: bool = False,
+                 names: ClassNames | None = None, mmap: bool = True, piece: int = TEXT_PIECE,
+                 map_bytes: int = NPZ_MAP_BYTES):
+        self.role = role
+        self.pred_key, self.target_key, self.target_column = pred_key, target_key, target_column
+        self.own_target, self.names = own_target, names
+        self.mmap, self.piece, self.map_bytes = mmap, piece, map_bytes
 
 
-@dataclass
 class Part:
     """What one file contributed."""
 
-    pred: np.ndarray | None = None
-    target: np.ndarray | None = None
-    class_names: list[str] | None = None
+    __slots__ = ("pred", "target", "class_names")
+
+    def __init__(self, pred: np.ndarray | None = None, target: np.ndarray | None = None,
+                 class_names: list[str] | None = None):
+        self.pred, self.target, self.class_names = pred, target, class_names

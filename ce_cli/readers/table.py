@@ -4,7 +4,6 @@ arrays allocated once: a big table needs about its float64 values in memory, not
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from itertools import chain
 
 import numpy as np
@@ -164,21 +163,14 @@ def _trim(a: np.ndarray, n: int) -> np.ndarray:
 # Rows
 
 
-@dataclass
 class _Table:
     """Turns pieces of a table's lines into float64 values and targets, checking every cell."""
 
-    name: str
-    delim: str | None
-    ncols: int
-    label_idx: int | None
-    first_no: int
-    head_names: list[str] | None
-    names: ClassNames | None
-
-    @property
-    def width(self) -> int:
-        return self.ncols - (self.label_idx is not None)
+    def __init__(self, name: str, delim: str | None, ncols: int, label_idx: int | None,
+                 first_no: int, head_names: list[str] | None, names: ClassNames | None):
+        self.name, self.delim, self.ncols, self.label_idx = name, delim, ncols, label_idx
+        self.first_no, self.head_names, self.names = first_no, head_names, names
+        self.width = ncols - (label_idx is not None)
 
     def class_names_of_header(self) -> list[str] | None:
         """The header's names of the prediction columns, when there are several."""
