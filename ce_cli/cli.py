@@ -349,15 +349,15 @@ def _run(
     """Read the inputs and compute; returns a render.Report. Raises CeLossError."""
     from . import readers
     from .render import Report
+    from .settings import ReadSettings
     from .stream import evaluate
 
     kind = _resolve_kind(loss, input_kind)
-    data = readers.load(
-        pred, target,
+    data = readers.load(pred, target, ReadSettings(
         pred_format=pred_format.value if pred_format else None,
         target_format=target_format.value if target_format else None,
         pred_key=pred_key, target_key=target_key, target_column=target_column,
-    )
+    ))
     if data.target is None:
         raise CeLossError(
             f"{data.pred_name} holds no targets; give a TARGET file, or name the label column "

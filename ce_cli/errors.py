@@ -93,7 +93,7 @@ class CeLossError(ValueError):
         body = _fill(self.what, table)
         where = position_text(self.position)
         if self.file is not None:
-            if where and not where.startswith("["):
+            if where and isinstance(self.position, str):  # a text place, even "[1][0]"
                 return f"{self.file} {where}: {body}"
             return self.file + where + _join(body)
         if self.input is None:
