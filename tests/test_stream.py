@@ -137,7 +137,7 @@ def test_same_bits_at_the_shipped_segment_size():
                 assert_same(r, ref)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])  # examples: conftest.py
 @given(st.integers(0, 2**32 - 1), st.integers(1, 60), st.sampled_from([1, 2, 3, 7, 63, 64, 90]),
        st.sampled_from(["ce", "nll", "bce", "bce-logits"]), st.booleans(), st.booleans(),
        st.sampled_from([0.0, 0.15]), st.sampled_from(["mean", "sum", "none"]),
