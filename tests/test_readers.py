@@ -3,7 +3,6 @@ every error message, pinned."""
 
 import io
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -584,19 +583,16 @@ def test_csv_unnamed_column_in_header(tmp_path):
     assert "index=False" in e.hint
 
 
-def test_large_csv_is_fast(tmp_path):
+def test_large_csv_reads_every_value(tmp_path):
+    # values only: speed is for benchmarks/, and a busy machine is no failure
     rng = np.random.default_rng(1)
     x = rng.standard_normal((100_000, 10)).round(6)
     y = rng.integers(0, 10, 100_000)
     lines = [",".join(f"c{i}" for i in range(10)) + ",label"]
     lines += [",".join(map(repr, row)) + f",{t}" for row, t in zip(x.tolist(), y.tolist())]
     p = put(tmp_path, "big.csv", "\n".join(lines) + "\n")
-    load(p)  # warm up imports and the page cache
-    t0 = time.perf_counter()
     r = load(p)
-    elapsed = time.perf_counter() - t0
     assert np.array_equal(r.pred, x) and np.array_equal(r.target, y)
-    assert elapsed < 1.5, f"100k x 10 CSV took {elapsed:.2f} s"
 
 
 # --------------------------------------------------------------------------------------------

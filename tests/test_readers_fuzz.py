@@ -3,7 +3,7 @@
 For each format: random bytes, and valid files damaged by random mutations (truncation, flipped
 bytes, inserted or deleted bytes, inserted cells and JSON tokens). Anything but a Loaded of
 numeric arrays or a CeLossError (IndexError, RecursionError, zipfile.BadZipFile,
-UnicodeDecodeError, MemoryError, ...) fails, and so does an example slower than the deadline.
+UnicodeDecodeError, MemoryError, ...) fails.
 """
 
 import io
@@ -20,9 +20,8 @@ from ce_cli.errors import CeLossError
 from ce_cli.readers import FORMATS, Loaded, load, read_vector
 from ce_cli.settings import ReadSettings
 
+# How many examples, and no deadline, come from the profile in conftest.py.
 FUZZ = settings(
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", 120)),
-    deadline=2000,  # ms per example
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 
