@@ -14,6 +14,7 @@ from collections.abc import Mapping
 LIBRARY_NAMES: Mapping[str, str] = {
     "input": "input",
     "the_input": "the input",
+    "the_input_shape": "the input's shape",
     "target": "target",
     "weight": "weight",
     "pos_weight": "pos_weight",
@@ -41,7 +42,14 @@ class CeLossError(ValueError):
       (``"has 2 entries but {the_input} has 5 classes"``), filled from the names in force;
     - ``value``, ``expected``: the offending value and what was expected, for programs;
     - ``hint``: what to do about it, shown after the message; ``{role}`` fields as in ``what``
-      (``"pass {ignore_index} -1"`` reads ``pass --ignore-index -1`` on the command line).
+      (``"pass {ignore_index} -1"`` reads ``pass --ignore-index -1`` on the command line);
+    - ``option_what``: the sentence to use instead of ``what`` when ``input`` is called by a
+      command-line option, for a sentence about options whose wording, not only its names,
+      differs (values as typed: ``--loss nll ... --input logits``, not ``loss 'nll'``).
+
+    A ``what`` that starts with a ``{role}`` field names its own subject: nothing is put before
+    it. One that starts with ``:`` or ``=`` follows its subject without a space
+    (``input[3]: every class logit is -inf``, ``ignore_index=5 cannot ...``).
 
     ``str(e)`` and ``e.message`` are the sentence in the library's words;
     ``e.render(names)`` is the same sentence in the caller's (see :meth:`render`).
@@ -59,6 +67,7 @@ class CeLossError(ValueError):
         value: object = None,
         expected: str | None = None,
         hint: str | None = None,
+        option_what: str | None = None,
         source: str | None = None,
     ):
         self.what = what
@@ -70,6 +79,7 @@ class CeLossError(ValueError):
         self.value = value
         self.expected = expected
         self.hint = hint
+        self.option_what = option_what
         super().__init__(self.message)
 
     # ----------------------------------------------------------------------------------------
@@ -90,15 +100,19 @@ class CeLossError(ValueError):
         table = dict(LIBRARY_NAMES)
         if names:
             table.update({k: v for k, v in names.items() if v})
-        body = _fill(self.what, table)
+        what = self.what
+        if self.option_what is not None and table.get(self.input or "", "").startswith("--"):
+            what = self.option_what
+        body = _fill(what, table)
         where = position_text(self.position)
         if self.file is not None:
             if where and not where.startswith("["):
                 return f"{self.file} {where}: {body}"
             return self.file + where + _join(body)
-        if self.input is None:
+        if self.input is None or what.startswith("{"):
             return body
-        return _subject(self.input, where, table) + " " + body
+        sep = "" if body.startswith((":", "=")) else " "
+        return _subject(self.input, where, table) + sep + body
 
     def render_hint(self, names: Mapping[str, str] | None = None) -> str | None:
         """The hint, its ``{role}`` fields filled like :meth:`render`'s; None without one."""
@@ -129,7 +143,7 @@ def position_text(position: tuple | str | None) -> str:
 
 
 def _fill(text: str, table: Mapping[str, str]) -> str:
-    """Put the names in the ``{role}`` fields; other braces (a value, a file name) stay as they are."""
+    """Put the names in the ``{role}`` fields; other braces (a value, a file name) stay as is."""
     if "{" not in text:
         return text
     for role, called in table.items():
