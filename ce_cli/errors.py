@@ -15,6 +15,9 @@ LIBRARY_NAMES: Mapping[str, str] = {
     "input": "input",
     "the_input": "the input",
     "the_input_shape": "the input's shape",
+    # the input as a sentence about another input names it: by its file name only when that
+    # is not the subject's file too (a target in the same .npz names it "input")
+    "other_input": "input",
     "target": "target",
     "weight": "weight",
     "pos_weight": "pos_weight",
