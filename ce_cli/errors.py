@@ -76,7 +76,8 @@ class CeLossError(ValueError):
         self.what = what
         self.input = input
         self.file = file
-        # Transitional: what the old command line matched on; to be removed with _prefix_source.
+        # Transitional: only readers.py still passes it (nothing reads it since _prefix_source
+        # went); to be removed once the readers package replaces readers.py.
         self.source = source
         self.position = position
         self.value = value
