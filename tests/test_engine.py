@@ -47,7 +47,7 @@ def test_extra_sink_sees_every_block_in_row_order(tmp_path):
     r = core.run(LossSpec(), x, t, out, sinks=[sink])
     assert sink.state == "published"
     assert sink.bounds[0][0] == 0 and sink.bounds[-1][1] == 5000 and len(sink.bounds) > 2
-    assert all(a[1] == b[0] for a, b in zip(sink.bounds, sink.bounds[1:]))
+    assert all(a[1] == b[0] for a, b in zip(sink.bounds[:-1], sink.bounds[1:], strict=True))
     # grad and save_grad: both, the file being the in-memory gradient rounded once
     assert r.grad.dtype == np.float64
     assert np.array_equal(np.load(tmp_path / "g.npy"), r.grad.astype(np.float32))
@@ -108,7 +108,8 @@ def test_messages_in_library_and_command_line_names(call, library, cli):
 def test_hints_take_the_callers_names():
     with pytest.raises(CeLossError) as info:
         core.evaluate("ce", np.zeros((3, 3)), [0, -1, 2])
-    assert info.value.render_hint(CLI_NAMES) == "if -1 marks targets to skip, pass --ignore-index -1"
+    hint = info.value.render_hint(CLI_NAMES)
+    assert hint == "if -1 marks targets to skip, pass --ignore-index -1"
     with pytest.raises(CeLossError) as info:
         core.resolve_input_kind(LossSpec("bce", input_kind="logits"))
     assert info.value.render_hint(CLI_NAMES) == "use --loss bce-logits for logits"
