@@ -8,7 +8,7 @@ hit every command alike:
 
 - ``ours``: ce-loss on the files. By default the command line (``python -m ce_cli compute ...
   --format plain``, with ``--save-grad`` in the gradient case), as users run it; ``--via lib``
-  times the library's streaming driver (``ce_cli.stream.evaluate`` on memory-mapped files), the
+  times the library's engine (``ce_cli.evaluate`` on the ``.npy`` paths, memory-mapped), the
   layer under it, instead.
 - ``torch``: ``np.load`` both files, ``torch.nn.functional.cross_entropy`` (with ``backward()``
   and ``np.save`` of the gradient in the gradient case). Without torch installed, the reference is
@@ -74,9 +74,9 @@ QUICK = {
 # The scripts run in fresh interpreters: argv = input, target, gradient output ("" for none).
 OURS_LIB = """
 import sys
-from ce_cli import stream
+import ce_cli
 x, t, g = sys.argv[1:4]
-r = stream.evaluate("ce", x, t, save_grad=g or None)
+r = ce_cli.evaluate("ce", x, t, save_grad=g or None)
 print(repr(r.loss))
 """
 
@@ -214,7 +214,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--via",
         choices=("lib", "cli"),
         default="cli",
-        help="time the library's streaming driver or the ce-loss command line",
+        help="time the library's engine or the ce-loss command line",
     )
     ap.add_argument("--dir", help="where to write the inputs (default: a temporary directory)")
     ap.add_argument("--markdown", help="also write the table to this file")
@@ -278,7 +278,7 @@ def report(rows_out: list, args: argparse.Namespace, torch_ok: bool) -> str:
     """The Markdown table, how it was measured and the machine."""
     ref_name = "torch" if torch_ok else "np.load"
     via = (
-        "ce_cli.stream.evaluate on np.load(mmap_mode='r')"
+        "ce_cli.evaluate on the .npy paths (memory-mapped)"
         if args.via == "lib"
         else "python -m ce_cli compute"
     )

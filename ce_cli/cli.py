@@ -11,7 +11,6 @@ Exit status: 0 success, 1 a `check` whose condition does not hold, 2 bad usage o
 # annotation at each call (3 ms of start-up).
 
 import os
-import re
 import sys
 from contextlib import contextmanager
 from enum import Enum
@@ -217,6 +216,14 @@ DebugOpt = Annotated[
 # Error handling: the one place that turns exceptions into messages and exit codes
 
 
+# What the command line calls the library's options in its messages.
+_OPTION_NAMES = {
+    "weight": "--weight", "pos_weight": "--pos-weight", "label_smoothing": "--label-smoothing",
+    "ignore_index": "--ignore-index", "workers": "--threads", "grad_dtype": "--grad-dtype",
+    "loss": "--loss", "input_kind": "--input",
+}
+
+
 def _stderr(message: str) -> None:
     sys.stderr.write(message.rstrip("\n") + "\n")
     sys.stderr.flush()
@@ -224,17 +231,23 @@ def _stderr(message: str) -> None:
 
 @contextmanager
 def _user_errors(debug: bool):
-    """Turn every failure into one line on stderr and exit status 2 (a traceback with --debug)."""
+    """Turn every failure into one line on stderr and exit status 2 (a traceback with --debug).
+
+    Yields the names errors call the inputs and options by (``CeLossError.render``), which the
+    command fills in as it learns them (file names once the inputs are read).
+    """
+    names: dict = dict(_OPTION_NAMES)
     try:
-        yield
+        yield names
     except typer.Exit:
         raise
     except CeLossError as e:
         if debug:
             raise
-        msg = f"ce-loss: error: {e.message}"
-        if e.hint:
-            msg += f" (hint: {e.hint})"
+        msg = f"ce-loss: error: {e.render(names)}"
+        hint = e.render_hint(names)
+        if hint:
+            msg += f" (hint: {hint})"
         _stderr(msg)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except MemoryError:
@@ -274,85 +287,30 @@ def _warn(quiet: bool, message: str) -> None:
 # The shared pipeline: read, validate, compute
 
 
-def _resolve_kind(loss: Loss, input_kind: Optional[InputKind]) -> str:
-    from .core import ALLOWED_INPUT, DEFAULT_INPUT
-
-    if input_kind is None:
-        return DEFAULT_INPUT[loss.value]
-    allowed = ALLOWED_INPUT[loss.value]
-    if input_kind.value not in allowed:
-        suggestion = {
-            ("nll", "logits"): "use --loss ce for logits",
-            ("nll", "probs"): "use --loss ce --input probs for probabilities",
-            ("bce", "logits"): "use --loss bce-logits for logits",
-            ("bce-logits", "probs"): "use --loss bce for probabilities",
-        }.get((loss.value, input_kind.value))
-        raise CeLossError(
-            f"--loss {loss.value} takes {' or '.join(allowed)}, not --input {input_kind.value}",
-            hint=suggestion,
-        )
-    return input_kind.value
-
-
-def _bce_param(vec, pred_shape: tuple, option: str, pred_name: str):
-    """Shape a --weight/--pos-weight vector for bce: per class on dim 1, per element for 1-D."""
-    import numpy as np
-
-    v = np.asarray(vec, dtype=np.float64)
-    if v.ndim != 1 or len(pred_shape) < 2 or v.size == 1:
-        return v
-    if option == "--pos-weight":
-        return v  # broadcasts along the last dimension, as in torch
-    if v.shape[0] != pred_shape[1]:
-        raise CeLossError(
-            f"{option} has {v.shape[0]} values but {pred_name} has {pred_shape[1]} classes "
-            f"(dimension 1 of shape {tuple(pred_shape)})"
-        )
-    return v.reshape((1, -1) + (1,) * (len(pred_shape) - 2))
-
-
-def _prefix_source(e: CeLossError, names: dict) -> CeLossError:
-    """Say a core error in the user's words: the file or option it is about, and PRED's name.
-
-    ``input[3, 1] is NaN`` becomes ``logits.npy: input[3, 1] is NaN``; ``weight has 2 entries
-    but the input has 5 classes`` becomes ``--weight has 2 entries but logits.npy has 5
-    classes``; ``label_smoothing must be ...`` becomes ``--label-smoothing must be ...``.
-    """
-    where = names.get(e.source)
-    if not where:
-        return e
-    msg, hint = e.message, e.hint
-    if msg.startswith((f"{where}:", f"{where} ")):
-        pass  # already named (a file name merely starting a core word, "t", is not)
-    elif where.startswith("--") and re.match(rf"{re.escape(e.source)}(?![\w-])", msg):
-        msg = where + msg[len(e.source):]  # the core's parameter name is the user's option
-    else:
-        msg = f"{where}: {msg}"
-    pred = names.get("input")
-    if pred and e.source != "input" and where != pred:
-        for phrase in ("but input has", "but the input has"):
-            msg = msg.replace(phrase, f"but {pred} has", 1)
-        msg = msg.replace("the input's shape", f"the shape of {pred}", 1)
-    if hint is None and e.source == "target":
-        m = re.search(r"is class (-\d+), outside", msg)
-        if m:
-            hint = f"if {m.group(1)} marks targets to skip, pass --ignore-index {m.group(1)}"
-    return CeLossError(msg, source=e.source, hint=hint)
-
-
 def _run(
     pred, target, *, loss, input_kind, reduction, weight, ignore_index, label_smoothing,
     pos_weight, pred_format, target_format, pred_key, target_key, target_column, quiet,
     per_sample=False, grad=False, keep_per_element=False, save_grad=None, grad_dtype=None,
-    save_per_sample=None, threads=None,
+    save_per_sample=None, threads=None, names=None,
 ):
-    """Read the inputs and compute; returns a render.Report. Raises CeLossError."""
-    from . import readers
-    from .render import Report
-    from .settings import ReadSettings
-    from .stream import evaluate
+    """Read the inputs and compute; returns a render.Report. Raises CeLossError.
 
-    kind = _resolve_kind(loss, input_kind)
+    ``names`` (from _user_errors) learns what the inputs are called, for the error messages.
+    """
+    from dataclasses import replace
+
+    from . import readers
+    from .core import resolve_input_kind, run
+    from .render import Report
+    from .settings import LossSpec, OutputSettings
+
+    names = {} if names is None else names
+    spec = LossSpec(loss=loss.value, input_kind=input_kind.value if input_kind else None,
+                    reduction=reduction.value, ignore_index=ignore_index,
+                    label_smoothing=label_smoothing, weight_per_class=True)
+    resolve_input_kind(spec)  # before reading anything, as an option error should be
+    from .settings import ReadSettings
+
     data = readers.load(pred, target, ReadSettings(
         pred_format=pred_format.value if pred_format else None,
         target_format=target_format.value if target_format else None,
@@ -363,37 +321,25 @@ def _run(
             f"{data.pred_name} holds no targets; give a TARGET file, or name the label column "
             "with --target-column / the array with --target-key"
         )
-    # what each core error's `source` is called on the command line
-    names = {
-        "input": data.pred_name, "target": data.target_name or data.pred_name,
-        "weight": "--weight", "pos_weight": "--pos-weight",
-        "label_smoothing": "--label-smoothing", "ignore_index": "--ignore-index",
-        "workers": "--threads", "grad_dtype": "--grad-dtype",
-    }
+    target_name = data.target_name or data.pred_name
+    names.update(input=data.pred_name, the_input=data.pred_name,
+                 the_input_shape=f"the shape of {data.pred_name}", target=target_name,
+                 other_input=data.pred_name if target_name != data.pred_name else "input")
     w = readers.read_vector(weight, "--weight") if weight is not None else None
     pw = readers.read_vector(pos_weight, "--pos-weight") if pos_weight is not None else None
-    if loss in (Loss.bce, Loss.bce_logits):
-        if w is not None:
-            w = _bce_param(w, data.pred.shape, "--weight", data.pred_name)
-        if pw is not None:
-            pw = _bce_param(pw, data.pred.shape, "--pos-weight", data.pred_name)
+    spec = replace(spec, weight=w, pos_weight=pw)
     outputs = _check_outputs(
         {"--save-grad": save_grad, "--save-per-sample": save_per_sample},
         [pred, target],
     )
     want_pe = per_sample or keep_per_element or reduction is Reduction.none
     with _collecting(), _Progress(quiet) as progress:
-        try:
-            result = evaluate(
-                loss.value, data.pred, data.target, input_kind=kind, weight=w,
-                ignore_index=ignore_index, reduction=reduction.value,
-                label_smoothing=label_smoothing, pos_weight=pw,
-                grad=grad and save_grad is None, per_element=want_pe,
-                save_grad=save_grad, grad_dtype=grad_dtype.value if grad_dtype else None,
-                save_per_element=save_per_sample, workers=threads, progress=progress,
-            )
-        except CeLossError as e:
-            raise _prefix_source(e, names) from None
+        # what is saved is not also kept in memory: it is read back below
+        result = run(spec, data.pred, data.target, OutputSettings(
+            per_element=want_pe and save_per_sample is None, grad=grad and save_grad is None,
+            save_grad=save_grad, grad_dtype=grad_dtype.value if grad_dtype else None,
+            save_per_element=save_per_sample, workers=threads, progress=progress,
+        ))
     import numpy as np
 
     # What went to disk and is also to be shown is read back from there, memory-mapped.
@@ -591,7 +537,7 @@ def compute(
 
       loss=$(ce-loss compute logits.npy labels.npy --format plain)
     """
-    with _user_errors(debug):
+    with _user_errors(debug) as names:
         if fmt is Format.plain and (per_sample or grad):
             raise CeLossError(
                 "--format plain prints the bare loss only; use --format json or csv for "
@@ -604,7 +550,7 @@ def compute(
             target_key=target_key, target_column=target_column, quiet=quiet,
             per_sample=per_sample, grad=grad, keep_per_element=fmt is Format.csv,
             save_grad=save_grad, grad_dtype=grad_dtype, save_per_sample=save_per_sample,
-            threads=threads,
+            threads=threads, names=names,
         )
         from . import render
 
@@ -681,7 +627,7 @@ def check(
 
       ce-loss check preds.npy labels.npy --expect 0.6931 --rtol 1e-4 --quiet || exit 1
     """
-    with _user_errors(debug):
+    with _user_errors(debug) as names:
         if max_loss is None and min_loss is None and expect is None:
             raise CeLossError("check needs a condition: --max, --min and/or --expect")
         if reduction is Reduction.none:
@@ -695,6 +641,7 @@ def check(
             ignore_index=ignore_index, label_smoothing=label_smoothing, pos_weight=pos_weight,
             pred_format=pred_format, target_format=target_format, pred_key=pred_key,
             target_key=target_key, target_column=target_column, quiet=quiet, threads=threads,
+            names=names,
         )
         from . import render
         from .verdict import judge

@@ -14,6 +14,10 @@ from collections.abc import Mapping
 LIBRARY_NAMES: Mapping[str, str] = {
     "input": "input",
     "the_input": "the input",
+    "the_input_shape": "the input's shape",
+    # the input as a sentence about another input names it: by its file name only when that
+    # is not the subject's file too (a target in the same .npz names it "input")
+    "other_input": "input",
     "target": "target",
     "weight": "weight",
     "pos_weight": "pos_weight",
@@ -41,7 +45,14 @@ class CeLossError(ValueError):
       (``"has 2 entries but {the_input} has 5 classes"``), filled from the names in force;
     - ``value``, ``expected``: the offending value and what was expected, for programs;
     - ``hint``: what to do about it, shown after the message; ``{role}`` fields as in ``what``
-      (``"pass {ignore_index} -1"`` reads ``pass --ignore-index -1`` on the command line).
+      (``"pass {ignore_index} -1"`` reads ``pass --ignore-index -1`` on the command line);
+    - ``option_what``: the sentence to use instead of ``what`` when ``input`` is called by a
+      command-line option, for a sentence about options whose wording, not only its names,
+      differs (values as typed: ``--loss nll ... --input logits``, not ``loss 'nll'``).
+
+    A ``what`` that starts with a ``{role}`` field names its own subject: nothing is put before
+    it. One that starts with ``:`` or ``=`` follows its subject without a space
+    (``input[3]: every class logit is -inf``, ``ignore_index=5 cannot ...``).
 
     ``str(e)`` and ``e.message`` are the sentence in the library's words;
     ``e.render(names)`` is the same sentence in the caller's (see :meth:`render`).
@@ -59,17 +70,20 @@ class CeLossError(ValueError):
         value: object = None,
         expected: str | None = None,
         hint: str | None = None,
+        option_what: str | None = None,
         source: str | None = None,
     ):
         self.what = what
         self.input = input
         self.file = file
-        # Transitional: what the old command line matched on; to be removed with _prefix_source.
+        # Transitional: only readers.py still passes it (nothing reads it since _prefix_source
+        # went); to be removed once the readers package replaces readers.py.
         self.source = source
         self.position = position
         self.value = value
         self.expected = expected
         self.hint = hint
+        self.option_what = option_what
         super().__init__(self.message)
 
     # ----------------------------------------------------------------------------------------
@@ -90,16 +104,20 @@ class CeLossError(ValueError):
         table = dict(LIBRARY_NAMES)
         if names:
             table.update({k: v for k, v in names.items() if v})
+        what = self.what
+        if self.option_what is not None and table.get(self.input or "", "").startswith("--"):
+            what = self.option_what
         where = position_text(self.position)
         if self.file is not None:  # a reader's sentence quotes the file's text: no fields in it
             body = self.what
             if where and isinstance(self.position, str):  # a text place, even "[1][0]"
                 return f"{self.file} {where}: {body}"
             return self.file + where + _join(body)
-        body = _fill(self.what, table)
-        if self.input is None:
+        body = _fill(what, table)
+        if self.input is None or what.startswith("{"):
             return body
-        return _subject(self.input, where, table) + " " + body
+        sep = "" if body.startswith((":", "=")) else " "
+        return _subject(self.input, where, table) + sep + body
 
     def render_hint(self, names: Mapping[str, str] | None = None) -> str | None:
         """The hint, its ``{role}`` fields filled like :meth:`render`'s; None without one."""
@@ -130,7 +148,7 @@ def position_text(position: tuple | str | None) -> str:
 
 
 def _fill(text: str, table: Mapping[str, str]) -> str:
-    """Put the names in the ``{role}`` fields; other braces (a value, a file name) stay as they are."""
+    """Put the names in the ``{role}`` fields; other braces (a value, a file name) stay as is."""
     if "{" not in text:
         return text
     for role, called in table.items():

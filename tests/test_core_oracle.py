@@ -147,7 +147,7 @@ def test_hundred_thousand_samples(dtype, reduction):
     w = rng.uniform(0.5, 2.0, c)
     kw = {"reduction": reduction, "weight": w, "label_smoothing": 0.1}
     value, _, grad = torch_reference("cross_entropy", x.astype(np.float64), t, **kw)
-    r = ce_cli.evaluate("ce", x, t, grad=True, block_rows=4096, **kw)
+    r = ce_cli.evaluate("ce", x, t, grad=True, block_elements=4096 * c, **kw)
     close(r.loss, value, rtol=1e-12, atol=0)
     close(r.grad, grad)
     # and it is a real check: the same sum accumulated in float32 misses by far more than 1e-6

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import ce_cli
 from ce_cli import core
+from ce_cli.settings import LossSpec
 
 SETTINGS = settings(suppress_health_check=[HealthCheck.too_slow])  # examples: conftest.py
 
@@ -325,13 +326,13 @@ def test_block_rows_do_not_change_results(seed, n, c, d, eps, weighted, soft, lo
         if weighted:
             kw["weight"] = rng.uniform(0.1, 2.0, c)
     # small segments, so that block sizes really split the rows and the sums
-    with mock.patch.object(core, "SEGMENT_ELEMENTS", c):
-        ref = ce_cli.evaluate(loss, x, t, grad=True, per_element=True, block_rows=n, **kw)
-        p = core.plan(loss, x, t, **kw)
+    with mock.patch.object(core.problem, "SEGMENT_ELEMENTS", c):
+        ref = ce_cli.evaluate(loss, x, t, grad=True, per_element=True, block_elements=n * x[0].size, **kw)
+        p = core.plan(LossSpec(loss, **kw), x, t)
         assert p.segment_rows == 1
         for rows in sizes:
             assert len(list(core.block_bounds(p, rows))) == -(-n // rows)
-            r = ce_cli.evaluate(loss, x, t, grad=True, per_element=True, block_rows=rows, **kw)
+            r = ce_cli.evaluate(loss, x, t, grad=True, per_element=True, block_elements=rows * x[0].size, **kw)
             assert _same(r.loss, ref.loss)
             assert r.total == ref.total
             assert np.array_equal(r.per_element, ref.per_element)
@@ -343,9 +344,10 @@ def test_block_rows_real_segment_size():
     rng = np.random.default_rng(5)
     x = logits(rng, (9, 3, 64, 64))  # 12288 values a row: one row per segment
     t = rng.integers(0, 3, (9, 64, 64))
-    p = core.plan("ce", x, t)
+    p = core.plan(LossSpec("ce"), x, t)
     assert p.segment_rows == 1
-    results = [ce_cli.evaluate("ce", x, t, grad=True, block_rows=b, label_smoothing=0.1)
+    results = [ce_cli.evaluate("ce", x, t, grad=True, block_elements=b and b * x[0].size,
+                                label_smoothing=0.1)
                for b in (None, 1, 2, 4, 9)]
     for r in results[1:]:
         assert r.loss == results[0].loss

@@ -10,6 +10,7 @@ import pytest
 
 import ce_cli
 from ce_cli import CeLossError, core
+from ce_cli.settings import LossSpec
 
 inf, nan = np.inf, np.nan
 E = ce_cli.evaluate
@@ -28,7 +29,7 @@ def raises(message, source=None):
 
         def __exit__(self, *exc):
             out = ctx.__exit__(*exc)
-            assert self.info.value.source == source
+            assert self.info.value.input == source
             return out
 
     return _Check()
@@ -97,15 +98,15 @@ def test_class_index_out_of_range_names_value_and_position():
 
 def test_positions_count_rows_across_blocks():
     # one row per segment, so block_rows=2 really makes blocks of two rows
-    with mock.patch.object(core, "SEGMENT_ELEMENTS", 3):
-        p = core.plan("ce", np.zeros((6, 3)), np.zeros(6, int))
+    with mock.patch.object(core.problem, "SEGMENT_ELEMENTS", 3):
+        p = core.plan(LossSpec("ce"), np.zeros((6, 3)), np.zeros(6, int))
         assert len(list(core.block_bounds(p, 2))) == 3
         with raises("target[5] is class 5, outside 0..2 (3 classes)"):
-            E("ce", np.zeros((6, 3)), [0, 1, 2, 0, 1, 5], block_rows=2)
+            E("ce", np.zeros((6, 3)), [0, 1, 2, 0, 1, 5], block_elements=6)
         x = np.zeros((6, 3))
         x[3, 2] = nan
         with raises("input[3, 2] is NaN"):
-            E("ce", x, np.zeros(6, int), block_rows=2)
+            E("ce", x, np.zeros(6, int), block_elements=6)
 
 
 def test_one_based_labels_get_a_hint():

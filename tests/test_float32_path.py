@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ce_cli import core, stream
+from ce_cli import core
+from ce_cli.settings import LossSpec
 from ce_cli.errors import CeLossError
 
 from test_stream import assert_same, same
@@ -36,10 +37,8 @@ def exact_nll(x32: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 def float64_path(x, t, **kw):
     """Per-element losses as the float64 path has them (the float32 path switched off)."""
-    p = core.plan("ce", x, t, reduction="none", **kw)
-    real = core._ce_logits_index_2d
-    with mock.patch.object(core, "_ce_logits_index_2d",
-                           lambda *a: real(*a[:7], False)):
+    p = core.plan(LossSpec("ce", reduction="none", **kw), x, t)
+    with mock.patch.object(core.fast2d, "_float32_exp_ok", lambda: False):
         return core.compute_block(p, x, t, 0).per_element
 
 
@@ -168,9 +167,9 @@ def test_same_bits_any_block_any_threads(seed, n, c, rows, workers, odd_rows):
     t = np.where(rng.random(n) < 0.2, -100, t)
     if odd_rows:
         x[rng.random(n) < 0.2] += np.float32(100.0)  # rows on the float64 path, in any block
-    with mock.patch.object(core, "SEGMENT_ELEMENTS", c):
+    with mock.patch.object(core.problem, "SEGMENT_ELEMENTS", c):
         ref = core.evaluate("ce", x, t, per_element=True)
-        r = stream.evaluate("ce", x, t, per_element=True, workers=workers,
+        r = core.evaluate("ce", x, t, per_element=True, workers=workers,
                             block_elements=rows * c)
     assert_same(r, ref)
 
@@ -206,19 +205,19 @@ def test_matches_torch_on_float32_logits():
 
 
 def test_a_numpy_whose_float32_exp_misses_the_bound_gets_the_float64_path():
-    assert core._float32_exp_ok()  # NumPy on the machines ce-loss is tested on
+    assert core.fast2d._float32_exp_ok()  # NumPy on the machines ce-loss is tested on
     real_exp = np.exp
 
     def sloppy(a, *args, **kw):  # float32 exp off by 4e-7, as a cruder SIMD build might be
         e = real_exp(a, *args, **kw)
         return e * np.float32(1 + 4e-7) if e.dtype == np.float32 else e
 
-    probe = core._float32_exp_ok.__wrapped__
-    with mock.patch.object(core.np, "exp", sloppy):
+    probe = core.fast2d._float32_exp_ok.__wrapped__
+    with mock.patch.object(core.fast2d.np, "exp", sloppy):
         assert not probe()
     rng = np.random.default_rng(4)
     x, t = rows_of_every_kind(rng, 100, 100)
-    with mock.patch.object(core, "_float32_exp_ok", lambda: False):
+    with mock.patch.object(core.fast2d, "_float32_exp_ok", lambda: False):
         assert same(fast(x, t), float64_path(x, t))
 
 
@@ -241,9 +240,9 @@ def test_float64_small_losses_keep_their_digits(c):
     np.testing.assert_allclose(got, want, rtol=5e-12, atol=0)  # log(1 + L): 2e-16 / L at 1e-4
     assert want[t != -100].min() < 1e-14
     # and row by row, whatever the block
-    with mock.patch.object(core, "SEGMENT_ELEMENTS", c):
+    with mock.patch.object(core.problem, "SEGMENT_ELEMENTS", c):
         ref = core.evaluate("ce", x, t, per_element=True, grad=True)
         for rows_per_block in (1, 7, 64):
-            r = stream.evaluate("ce", x, t, per_element=True, grad=True, workers=2,
+            r = core.evaluate("ce", x, t, per_element=True, grad=True, workers=2,
                                 block_elements=rows_per_block * c)
             assert_same(r, ref)

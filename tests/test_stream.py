@@ -1,4 +1,4 @@
-"""The streaming driver (ce_cli.stream): identical to the in-memory core bit for bit, whatever the
+"""The block engine (ce_cli.core.engine): identical to the in-memory core bit for bit, whatever the
 block size and the number of threads; bounded memory on files bigger than its blocks; outputs that
 appear whole or not at all; and the fast 2-d cross-entropy path of the core it relies on.
 """
@@ -21,7 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ce_cli import core, stream
+from ce_cli import core
+from ce_cli.settings import LossSpec
 from ce_cli.errors import CeLossError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,11 +115,11 @@ def test_same_bits_as_core_any_block_any_threads(loss, shape, soft, weighted, ep
     kw["reduction"] = reduction
     row = int(np.prod(shape[1:]))
     # one segment per row, so that small blocks really split the rows and the sums
-    with mock.patch.object(core, "SEGMENT_ELEMENTS", row):
+    with mock.patch.object(core.problem, "SEGMENT_ELEMENTS", row):
         ref = core.evaluate(loss, x, t, grad=True, per_element=True, **kw)
         for rows in (1, 2, 7, 64, shape[0] - 1, shape[0], 10 * shape[0]):
             for workers in (1, 2, 4):
-                r = stream.evaluate(loss, x, t, grad=True, per_element=True, workers=workers,
+                r = core.evaluate(loss, x, t, grad=True, per_element=True, workers=workers,
                                     block_elements=max(1, rows) * row, **kw)
                 assert_same(r, ref)
 
@@ -132,7 +133,7 @@ def test_same_bits_at_the_shipped_segment_size():
         ref = core.evaluate("ce", x, t, grad=True, per_element=True, label_smoothing=eps)
         for block in (1 << 14, 50_000, 1 << 17):
             for workers in (1, 2, 3):
-                r = stream.evaluate("ce", x, t, grad=True, per_element=True, workers=workers,
+                r = core.evaluate("ce", x, t, grad=True, per_element=True, workers=workers,
                                     block_elements=block, label_smoothing=eps)
                 assert_same(r, ref)
 
@@ -147,9 +148,9 @@ def test_same_bits_property(seed, n, c, loss, soft, weighted, eps, reduction, ro
     rng = np.random.default_rng(seed)
     x, t, kw = problem(rng, loss, (n, c), soft=soft, weighted=weighted, eps=eps, dtype=dtype)
     kw["reduction"] = reduction
-    with mock.patch.object(core, "SEGMENT_ELEMENTS", c):
+    with mock.patch.object(core.problem, "SEGMENT_ELEMENTS", c):
         ref = core.evaluate(loss, x, t, grad=True, per_element=True, **kw)
-        r = stream.evaluate(loss, x, t, grad=True, per_element=True, workers=workers,
+        r = core.evaluate(loss, x, t, grad=True, per_element=True, workers=workers,
                             block_elements=rows * c, **kw)
     assert_same(r, ref)
 
@@ -162,11 +163,11 @@ def test_memory_mapped_files_and_paths(tmp_path):
     np.save(tmp_path / "t.npy", t)
     ref = core.evaluate("ce", x, t, grad=True, per_element=True, weight=np.arange(1.0, 31.0))
     # the denominator's pass over the targets releases their pages, then the blocks read them again
-    with mock.patch.object(stream, "TARGET_CHUNK", 700):
+    with mock.patch.object(core.engine, "TARGET_CHUNK", 700):
         for src in ((str(tmp_path / "x.npy"), tmp_path / "t.npy"),
                     (np.load(tmp_path / "x.npy", mmap_mode="r"),
                      np.load(tmp_path / "t.npy", mmap_mode="r"))):
-            r = stream.evaluate("ce", *src, grad=True, per_element=True, workers=2,
+            r = core.evaluate("ce", *src, grad=True, per_element=True, workers=2,
                                 block_elements=1 << 14, weight=np.arange(1.0, 31.0))
             assert_same(r, ref)
 
@@ -175,9 +176,9 @@ def test_single_sample_and_empty_inputs():
     x = np.array([3.4, 1.5, 0.4, 0.1])
     for kw in ({"reduction": "mean"}, {"reduction": "none"}):
         ref = core.evaluate("ce", x, 0, grad=True, **kw)
-        assert_same(stream.evaluate("ce", x, 0, grad=True, **kw), ref)
+        assert_same(core.evaluate("ce", x, 0, grad=True, **kw), ref)
     ref = core.evaluate("ce", np.zeros((0, 3)), np.zeros(0, int), grad=True)
-    r = stream.evaluate("ce", np.zeros((0, 3)), np.zeros(0, int), grad=True, workers=3)
+    r = core.evaluate("ce", np.zeros((0, 3)), np.zeros(0, int), grad=True, workers=3)
     assert_same(r, ref)
     assert math.isnan(r.loss)
 
@@ -188,22 +189,22 @@ def test_errors_name_the_same_position_as_core():
     t = rng.integers(0, 8, 3000)
     x[2345, 3] = np.nan
     t[2900] = 8
-    with mock.patch.object(core, "SEGMENT_ELEMENTS", 8):
+    with mock.patch.object(core.problem, "SEGMENT_ELEMENTS", 8):
         with pytest.raises(CeLossError) as ref:
             core.evaluate("ce", x, t)
         for workers in (1, 2, 4):
             with pytest.raises(CeLossError) as got:
-                stream.evaluate("ce", x, t, workers=workers, block_elements=8 * 100)
+                core.evaluate("ce", x, t, workers=workers, block_elements=8 * 100)
             assert str(got.value) == str(ref.value) == "input[2345, 3] is NaN"
 
 
 def test_bad_options():
     with pytest.raises(CeLossError, match="workers must be at least 1; got 0"):
-        stream.evaluate("ce", np.zeros((2, 2)), [0, 1], workers=0)
+        core.evaluate("ce", np.zeros((2, 2)), [0, 1], workers=0)
     with pytest.raises(CeLossError, match="grad_dtype must be a float type; got int32"):
-        stream.evaluate("ce", np.zeros((2, 2)), [0, 1], save_grad="g.npy", grad_dtype=np.int32)
-    with pytest.raises(CeLossError, match=r"nothing\.npy: cannot read as \.npy"):
-        stream.evaluate("ce", "nothing.npy", [0, 1])
+        core.evaluate("ce", np.zeros((2, 2)), [0, 1], save_grad="g.npy", grad_dtype=np.int32)
+    with pytest.raises(CeLossError, match=r"nothing\.npy: no such file"):
+        core.evaluate("ce", "nothing.npy", [0, 1])
 
 
 # --------------------------------------------------------------------------------------------
@@ -218,13 +219,13 @@ def test_saved_gradient_equals_the_in_memory_one(tmp_path):
         t = index_targets(rng, shape[:1] + shape[2:], shape[1]) if len(shape) > 1 else 4
         ref = core.evaluate("ce", x, t, grad=True, label_smoothing=0.1)
         out = tmp_path / "grad.npy"
-        r = stream.evaluate("ce", x, t, save_grad=out, label_smoothing=0.1, workers=2,
+        r = core.evaluate("ce", x, t, save_grad=out, label_smoothing=0.1, workers=2,
                             block_elements=1 << 14)
         assert r.grad is None and same(r.loss, ref.loss)
         g = np.load(out)
         assert g.dtype == dtype and g.shape == shape
         assert same(g, ref.grad.astype(dtype))  # the float64 gradient rounded once
-        stream.evaluate("ce", x, t, save_grad=out, grad_dtype=np.float64, label_smoothing=0.1)
+        core.evaluate("ce", x, t, save_grad=out, grad_dtype=np.float64, label_smoothing=0.1)
         assert same(np.load(out), ref.grad)
 
 
@@ -233,10 +234,10 @@ def test_saved_gradient_of_bce_and_integer_input(tmp_path):
     x = logits(rng, (700, 3)).astype(np.float32)
     y = rng.random((700, 3))
     ref = core.evaluate("bce-logits", x, y, grad=True, pos_weight=[1.0, 2.0, 3.0])
-    stream.evaluate("bce-logits", x, y, save_grad=tmp_path / "g.npy", pos_weight=[1.0, 2.0, 3.0])
+    core.evaluate("bce-logits", x, y, save_grad=tmp_path / "g.npy", pos_weight=[1.0, 2.0, 3.0])
     assert same(np.load(tmp_path / "g.npy"), ref.grad.astype(np.float32))
     xi = rng.integers(-3, 4, (50, 4))  # integer logits: the gradient is float64
-    stream.evaluate("ce", xi, rng.integers(0, 4, 50), save_grad=tmp_path / "gi.npy")
+    core.evaluate("ce", xi, rng.integers(0, 4, 50), save_grad=tmp_path / "gi.npy")
     assert np.load(tmp_path / "gi.npy").dtype == np.float64
 
 
@@ -249,7 +250,7 @@ def test_saved_per_element_npy_and_csv(tmp_path, shape):
     t.flat[0] = 1
     ref = core.evaluate("ce", x, t, reduction="none")
     for name in ("pe.npy", "pe.csv"):
-        r = stream.evaluate("ce", x, t, reduction="none", save_per_element=tmp_path / name,
+        r = core.evaluate("ce", x, t, reduction="none", save_per_element=tmp_path / name,
                             workers=2, block_elements=1 << 14)
         assert r.per_element is None and r.loss is None
     assert same(np.load(tmp_path / "pe.npy"), ref.per_element)
@@ -268,10 +269,10 @@ def test_per_element_kept_or_saved_with_a_mean(tmp_path):
     rng = np.random.default_rng(8)
     x, t = logits(rng, (300, 4)), rng.integers(0, 4, 300)
     ref = core.evaluate("ce", x, t, per_element=True)
-    r = stream.evaluate("ce", x, t, per_element=True)
+    r = core.evaluate("ce", x, t, per_element=True)
     assert same(r.per_element, ref.per_element) and same(r.loss, ref.loss)
-    assert stream.evaluate("ce", x, t).per_element is None
-    stream.evaluate("ce", x, t, save_per_element=tmp_path / "pe.npy")
+    assert core.evaluate("ce", x, t).per_element is None
+    core.evaluate("ce", x, t, save_per_element=tmp_path / "pe.npy")
     assert same(np.load(tmp_path / "pe.npy"), ref.per_element)
 
 
@@ -292,7 +293,7 @@ def test_an_interrupted_run_leaves_no_file(tmp_path, error):
             raise error("stop")
 
     with pytest.raises(error):
-        stream.evaluate("ce", x, t, save_grad=tmp_path / "g.npy",
+        core.evaluate("ce", x, t, save_grad=tmp_path / "g.npy",
                         save_per_element=tmp_path / "old.npy", workers=2,
                         block_elements=1 << 14, progress=progress)
     assert 0 < seen[-1] < 20_000
@@ -305,7 +306,7 @@ def test_an_error_in_a_late_block_leaves_no_file(tmp_path):
     x, t = logits(rng, (20_000, 10)), rng.integers(0, 10, 20_000)
     x[19_000, 2] = np.inf
     with pytest.raises(CeLossError, match=re.escape("input[19000, 2] is inf")):
-        stream.evaluate("ce", x, t, save_grad=tmp_path / "g.npy",
+        core.evaluate("ce", x, t, save_grad=tmp_path / "g.npy",
                         save_per_element=tmp_path / "pe.csv", block_elements=1 << 14)
     assert os.listdir(tmp_path) == []
 
@@ -313,9 +314,9 @@ def test_an_error_in_a_late_block_leaves_no_file(tmp_path):
 def test_an_unwritable_destination_is_a_clean_error(tmp_path):
     x, t = np.zeros((4, 3)), np.zeros(4, int)
     with pytest.raises(CeLossError, match=re.escape(f"cannot write {tmp_path / 'no' / 'g.npy'}")):
-        stream.evaluate("ce", x, t, save_grad=tmp_path / "no" / "g.npy")
+        core.evaluate("ce", x, t, save_grad=tmp_path / "no" / "g.npy")
     with pytest.raises(CeLossError, match="cannot write"):
-        stream.evaluate("ce", x, t, save_grad=tmp_path / "g.npy",
+        core.evaluate("ce", x, t, save_grad=tmp_path / "g.npy",
                         save_per_element=tmp_path / "no" / "pe.csv")
     assert os.listdir(tmp_path) == []
 
@@ -325,7 +326,7 @@ def test_progress_is_reported_from_the_calling_thread():
     x, t = logits(rng, (10_000, 16)), rng.integers(0, 16, 10_000)
     calls = []
     me = threading.get_ident()
-    stream.evaluate("ce", x, t, workers=3, block_elements=1 << 14,
+    core.evaluate("ce", x, t, workers=3, block_elements=1 << 14,
                     progress=lambda d, n: calls.append((d, n, threading.get_ident())))
     assert calls[0][:2] == (0, 10_000) and calls[-1][:2] == (10_000, 10_000)
     done = [d for d, _, _ in calls]
@@ -340,7 +341,7 @@ def test_progress_is_reported_from_the_calling_thread():
 RSS_SCRIPT = textwrap.dedent("""
     import sys
     import numpy as np
-    from ce_cli import core, stream
+    from ce_cli import core
 
     def peak():
         with open("/proc/self/status") as f:
@@ -350,9 +351,9 @@ RSS_SCRIPT = textwrap.dedent("""
     x = np.load(x_path, mmap_mode="r")
     before = peak()
     if how == "stream":
-        stream.evaluate("ce", x, t_path, save_grad=g_path, workers=2, block_elements=1 << 15)
-    else:  # the in-memory core on the same memory map: every page stays mapped
-        core.evaluate("ce", x, np.load(t_path))
+        core.evaluate("ce", x, t_path, save_grad=g_path, workers=2, block_elements=1 << 15)
+    else:  # the input read whole into memory: every page counts
+        core.evaluate("ce", np.array(x), np.load(t_path))
     print(peak() - before)
 """)
 
@@ -417,7 +418,7 @@ def test_weighted_denominator_is_exact_and_block_independent():
         c = int(rng.integers(1, 40))
         t = index_targets(rng, int(rng.integers(0, 400)), c)
         w = rng.uniform(0.0, 3.0, c) * 10.0 ** rng.integers(-30, 30, c)
-        p = core.plan("ce", np.zeros((t.size, c)), t, weight=w)
+        p = core.plan(LossSpec("ce", weight=w), np.zeros((t.size, c)), t)
         exact = sum((Fraction(float(w[i])) for i in t if i != -100), Fraction(0))
         assert core.denominator(p, t) == float(exact)
         counts = sum(core.count_targets(p, t[s:s + 7]) for s in range(0, t.size, 7))
@@ -425,7 +426,7 @@ def test_weighted_denominator_is_exact_and_block_independent():
 
 
 def test_denominator_ignores_bad_targets_until_the_block_reports_them():
-    p = core.plan("ce", np.zeros((3, 3)), [0, 7, -5], weight=[1.0, 2.0, 3.0])
+    p = core.plan(LossSpec("ce", weight=[1.0, 2.0, 3.0]), np.zeros((3, 3)), [0, 7, -5])
     assert core.denominator(p, np.array([0, 7, -5])) == 1.0
     with pytest.raises(CeLossError, match=re.escape("target[1] is class 7, outside 0..2")):
         core.evaluate("ce", np.zeros((3, 3)), [0, 7, -5], weight=[1.0, 2.0, 3.0])
@@ -520,10 +521,10 @@ def test_target_counts_are_the_class_counts_of_the_kept_targets(tmp_path):
     ref = core.evaluate("ce", x, t, ignore_index=-1, weight=w)
     # counted before the pass (a mean's gradient needs the denominator) or during it
     for grad, reduction in ((False, "mean"), (True, "mean"), (True, "sum"), (False, "none")):
-        r = stream.evaluate("ce", x, tmp_path / "t.npy", ignore_index=-1, block_elements=64,
+        r = core.evaluate("ce", x, tmp_path / "t.npy", ignore_index=-1, block_elements=64,
                             weight=w, grad=grad, reduction=reduction, workers=2)
         assert r.target_counts.dtype == np.int64 and np.array_equal(r.target_counts, want)
         assert r.denominator == ref.denominator
     assert np.array_equal(ref.target_counts, want)
     assert core.evaluate("ce", x, np.full((1000, 6), 1 / 6)).target_counts is None
-    assert stream.evaluate("bce", rng.uniform(size=9), rng.uniform(size=9)).target_counts is None
+    assert core.evaluate("bce", rng.uniform(size=9), rng.uniform(size=9)).target_counts is None

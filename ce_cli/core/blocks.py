@@ -1,0 +1,71 @@
+"""One block of rows: validated, computed by the right kernel, its loss summed by segments."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from . import fast2d
+from .binary import binary
+from .categorical import categorical
+from .checks import check_block
+from .problem import BlockResult, Problem
+
+
+def _rows(param: np.ndarray | None, start: int, stop: int):
+    """The rows of a per-element parameter that a block needs (all of one that broadcasts)."""
+    if param is None or param.shape[0] == 1:
+        return param
+    return param[start:stop]
+
+
+def compute_block(
+    p: Problem,
+    x_block,
+    t_block,
+    start: int,
+    *,
+    want_grad: bool = False,
+    scale: float = 1.0,
+    grad_dtype=None,
+) -> BlockResult:
+    """Validate and compute rows ``start:start+len(x_block)`` of a problem.
+
+    ``scale`` multiplies the gradient (``1 / denominator`` for ``reduction="mean"``). The rows of
+    the block must begin at a multiple of ``p.segment_rows`` for the sums to be block-independent.
+    The gradient is float64, or rounded to ``grad_dtype`` when one is given (the same values as
+    rounding the float64 gradient afterwards, without a float64 copy of the block).
+    """
+    x = np.asarray(x_block)
+    t = np.asarray(t_block)
+    if x.dtype.kind == "b":
+        x = x.astype(np.float64)
+    stop = start + x.shape[0]
+    if fast2d.applies(p, x):
+        loss, g = fast2d.ce_logits_index_2d(p, x, t, start, want_grad, scale, grad_dtype)
+    else:
+        check_block(p, x, t, start)
+        if p.categorical:
+            loss, g = categorical(p, x, t, want_grad, scale)
+        else:
+            loss, g = binary(p, x, t, _rows(p.weight, start, stop),
+                             _rows(p.pos_weight, start, stop), want_grad, scale)
+        if g is not None and grad_dtype is not None:
+            g = g.astype(grad_dtype, copy=False)
+    n = loss.shape[0]
+    if n:
+        row_sums = loss if loss.ndim == 1 else loss.reshape(n, -1).sum(axis=1)
+        seg = np.add.reduceat(row_sums, np.arange(0, n, p.segment_rows))
+    else:
+        seg = np.zeros(0)
+    return BlockResult(per_element=loss, segment_sums=seg, grad=g)
+
+
+def block_bounds(p: Problem, block_rows: int) -> Iterator[tuple[int, int]]:
+    """The (start, stop) row ranges of the blocks; sizes are rounded up to whole segments."""
+    n = p.n_rows
+    seg = p.segment_rows
+    rows = max(seg, -(-int(block_rows) // seg) * seg)
+    for start in range(0, n, rows):
+        yield start, min(n, start + rows)

@@ -1,0 +1,246 @@
+"""The one block engine: a loss over inputs of any size, block by block, on threads, into sinks.
+
+:func:`run` is used by the in-memory API (:func:`ce_cli.core.evaluate` and the torch-named
+functions) and by the command line alike:
+
+1. the options are checked against the shapes (:func:`ce_cli.core.plan`);
+2. for ``reduction="mean"`` the targets are counted first, a chunk of rows at a time, so the
+   gradient can be scaled while it is produced;
+3. a few cache-sized blocks of rows are computed at a time, spread over threads (NumPy releases
+   the GIL), and handed in row order to the sinks (:mod:`ce_cli.sinks`): arrays in memory,
+   ``.npy``/CSV files published whole or not at all, and any the caller adds;
+4. the pages of a memory-mapped input are handed back to the OS once their rows are done, so the
+   resident size does not grow with the file.
+
+The loss is ``math.fsum`` of the sums of fixed segments of rows (correctly rounded, so
+independent of order): results are identical bit for bit whatever the block size and the number
+of threads.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import CeLossError
+from ..settings import LossSpec, OutputSettings
+from ..sinks import CsvSink, MemorySink, NpySink, Sink
+from .blocks import block_bounds, compute_block
+from .checks import as_numeric
+from .denominators import count_targets, denominator_of_counts, grad_scale, reduce_total
+from .fast2d import release_scratch
+from .pages import Pages
+from .plan import plan
+from .problem import BlockResult, LossResult, Problem
+from .threads import in_order
+
+# Working set of one block, in float64 values (4 MiB): well inside the last-level cache while it
+# is exponentiated and summed, big enough that NumPy's per-call overhead is noise (measured:
+# 2**17 to 2**19 values, the bigger the faster, on 100,000 x 1,000 and 2,000 x 50,257).
+BLOCK_ELEMENTS = 1 << 19
+# ... and at most this many rows: every row also carries about a dozen float64 values of
+# bookkeeping (target, weight, sums), which dominate when there are few classes.
+BLOCK_ROWS = 1 << 14
+# Rows of targets counted at a time for the mean's denominator.
+TARGET_CHUNK = 1 << 16
+
+
+def default_workers() -> int:
+    """The CPUs this process may run on (``os.cpu_count()`` where affinity is unknown)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def open_input(a, role: str):
+    """``a`` itself, or a read-only memory map of the ``.npy`` file when ``a`` is a path."""
+    if not isinstance(a, (str, os.PathLike)):
+        return a
+    try:
+        from ..readers import open_npy  # type: ignore[attr-defined]
+    except ImportError:
+        return _open_npy(a)
+    return open_npy(a, role)
+
+
+def _open_npy(path) -> np.ndarray:
+    try:
+        return np.load(os.fspath(path), mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise CeLossError(f"cannot read as .npy ({e})", file=os.fspath(path)) from None
+
+
+def run(spec: LossSpec, pred, target, out: OutputSettings | None = None,
+        sinks: Sequence[Sink] = ()) -> LossResult:
+    """Compute the loss of ``spec`` over ``pred`` and ``target``; see :class:`OutputSettings`.
+
+    ``pred`` and ``target`` are array-likes, read-only memory maps or ``.npy`` paths. Besides the
+    sinks ``out`` asks for, every block goes to each of ``sinks`` in row order; the gradient is
+    computed when ``out.grad`` or ``out.save_grad`` asks for it (``block.grad`` is None
+    otherwise), rounded to the saved dtype when it is not also kept in memory. On any exception
+    (``KeyboardInterrupt`` too) every sink is discarded.
+    """
+    out = OutputSettings() if out is None else out
+    x0, t0 = open_input(pred, "input"), open_input(target, "target")
+    p = plan(spec, x0, t0)
+    x0 = as_numeric(x0, "input")
+    x = x0.reshape(p.input_shape)
+    t = as_numeric(t0, "target").reshape(p.target_shape)
+    rows = _block_rows(p, out.block_elements)
+    workers = _workers(out.workers, -(-p.n_rows // rows))
+    data = _Inputs(x, t, (Pages(x), Pages(t)))
+    counts = _count_all_targets(p, t, data.pages[1])
+    denom = denominator_of_counts(p, counts)
+    gdt = _saved_grad_dtype(out, x0.dtype)
+    memory: dict[str, MemorySink] = {}
+    own: list[Sink] = []
+    try:
+        own = _sinks_for(p, out, x0.shape, gdt, memory)
+        total = _drive(p, data, out, rows, workers, (grad_scale(p, denom), gdt),
+                       [*own, *sinks])
+    except BaseException:
+        for s in [*own, *sinks]:
+            s.discard()
+        raise
+    pe, g = memory.get("per_element"), memory.get("grad")
+    return LossResult(
+        problem=p, loss=reduce_total(p, total, denom), total=total, denominator=denom,
+        per_element=None if pe is None else pe.array.reshape(p.out_shape),
+        grad=None if g is None else g.array.reshape(x0.shape), target_counts=counts,
+    )
+
+
+def _block_rows(p: Problem, block_elements: int | None) -> int:
+    if block_elements is None:
+        return p.block_rows(min(BLOCK_ELEMENTS, BLOCK_ROWS * p.row_elements))
+    return p.block_rows(int(block_elements))
+
+
+def _workers(workers: int | None, n_blocks: int) -> int:
+    n = default_workers() if workers is None else int(workers)
+    if n < 1:
+        raise CeLossError(f"must be at least 1; got {n}", input="workers", value=n,
+                          expected="at least 1")
+    return min(n, max(1, n_blocks))
+
+
+def _saved_grad_dtype(out: OutputSettings, input_dtype: np.dtype) -> np.dtype | None:
+    """The dtype of the saved gradient: as asked, else the input's float dtype, else float64."""
+    if out.save_grad is None:
+        return None
+    if out.grad_dtype is not None:
+        gdt = np.dtype(out.grad_dtype)
+    else:
+        gdt = input_dtype if input_dtype.kind == "f" else np.dtype(np.float64)
+    if gdt.kind != "f":
+        raise CeLossError(f"must be a float type; got {gdt}", input="grad_dtype",
+                          value=str(gdt), expected="a float type")
+    return gdt
+
+
+def _count_all_targets(p: Problem, t: np.ndarray, pages: Pages) -> np.ndarray | None:
+    """count_targets over the whole target array, a chunk of rows at a time."""
+    if p.soft:
+        return None
+    per_row = max(1, int(np.prod(p.target_shape[1:], dtype=np.int64)))
+    step = max(1, TARGET_CHUNK // per_row)
+    counts = np.zeros(p.n_classes or 0, dtype=np.int64)
+    for start in range(0, p.n_rows, step):
+        stop = min(p.n_rows, start + step)
+        block = count_targets(p, t[start:stop])
+        if block is not None:
+            counts += block
+        pages.release(stop)
+    pages.rewind()
+    return counts
+
+
+def _sinks_for(p: Problem, out: OutputSettings, input_shape: tuple, gdt,
+               memory: dict[str, MemorySink]) -> list[Sink]:
+    """The sinks ``out`` asks for; those in memory are also put in ``memory`` by field.
+
+    Built one by one into the list the caller discards on error, so a file opened before a
+    failing one is removed too.
+    """
+    made: list[Sink] = []
+    try:
+        if out.save_grad is not None:
+            made.append(NpySink(out.save_grad, "grad", input_shape, gdt))
+        if out.save_per_element is not None:
+            if os.fspath(out.save_per_element).lower().endswith(".csv"):
+                made.append(CsvSink(out.save_per_element, p.out_shape, p.per_element_shape))
+            else:
+                made.append(NpySink(out.save_per_element, "per_element", p.out_shape,
+                                    np.float64))
+    except BaseException:
+        for s in made:
+            s.discard()
+        raise
+    keep_pe = out.per_element
+    if keep_pe is None:  # by default: for reduction="none", unless written to a file
+        keep_pe = p.reduction == "none" and out.save_per_element is None
+    if keep_pe:
+        memory["per_element"] = MemorySink("per_element", p.per_element_shape)
+    if out.grad:
+        memory["grad"] = MemorySink("grad", p.input_shape)
+    return [*memory.values(), *made]
+
+
+@dataclass
+class _Inputs:
+    """The arrays of a run, shaped as the problem sees them, and their memory-map pages."""
+
+    x: np.ndarray
+    t: np.ndarray
+    pages: tuple[Pages, Pages]
+
+
+def _drive(p: Problem, data: _Inputs, out: OutputSettings, rows: int, workers: int,
+           grad: tuple, sinks: list[Sink]) -> float:
+    """Every block computed, handed to the sinks in row order; returns the summed loss.
+
+    ``grad`` is ``(scale, saved dtype)``. The sinks are closed, then published, at the end.
+    """
+    scale, gdt = grad
+    x, t, pages = data.x, data.t, data.pages
+    want_grad = out.grad or out.save_grad is not None
+    grad_dtype = None if out.grad else gdt  # float64 when also kept in memory; sinks round
+    n = p.n_rows
+    sums: list[np.ndarray] = []
+    progress = out.progress
+
+    def work(b: tuple[int, int]) -> BlockResult:
+        start, stop = b
+        return compute_block(p, x[start:stop], t[start:stop], start, want_grad=want_grad,
+                             scale=scale, grad_dtype=grad_dtype)
+
+    def take(b: tuple[int, int], r: BlockResult) -> None:
+        sums.append(r.segment_sums)
+        for s in sinks:
+            s.write(b[0], b[1], r)
+        for pg in pages:
+            pg.release(b[1])
+        if progress is not None:
+            progress(b[1], n)
+
+    if progress is not None:
+        progress(0, n)
+    bounds = block_bounds(p, rows)
+    if workers <= 1:
+        try:
+            for b in bounds:
+                take(b, work(b))
+        finally:
+            release_scratch()  # keep no scratch after the call
+    else:
+        in_order(bounds, work, take, workers)
+    for s in sinks:  # all complete and flushed (a full disk shows here) ...
+        s.close()
+    for s in sinks:  # ... before any takes its final name
+        s.publish()
+    return math.fsum(np.concatenate(sums)) if sums else 0.0

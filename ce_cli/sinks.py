@@ -1,0 +1,169 @@
+"""Where the blocks of a run go: arrays in memory, or ``.npy``/CSV files written atomically.
+
+A sink receives every block of a run in row order (``write(start, stop, block)``, with
+``block`` a :class:`ce_cli.core.BlockResult`), then ``close()`` (everything flushed: a full disk
+shows here) and ``publish()`` once all sinks closed, or ``discard()`` on any error. Files are
+written under a temporary name beside their destination and renamed into place by ``publish``;
+``discard`` removes them, so an error or Ctrl-C leaves no partial file behind.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Protocol
+
+import numpy as np
+
+from .errors import CeLossError
+
+
+class Sink(Protocol):
+    """What the engine hands blocks to."""
+
+    def write(self, start: int, stop: int, block) -> None: ...
+
+    def close(self) -> None: ...
+
+    def publish(self) -> None: ...
+
+    def discard(self) -> None: ...
+
+
+class MemorySink:
+    """One field of the blocks (``"per_element"`` or ``"grad"``) gathered in a float64 array."""
+
+    def __init__(self, field: str, shape: tuple):
+        self.field = field
+        self.array = np.empty(shape)
+
+    def write(self, start: int, stop: int, block) -> None:
+        self.array[start:stop] = getattr(block, self.field)
+
+    def close(self) -> None:
+        pass
+
+    def publish(self) -> None:
+        pass
+
+    def discard(self) -> None:
+        pass
+
+
+class AtomicFile:
+    """A file written front to back under a temporary name, renamed into place when complete."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(self.path))
+        name = os.path.basename(self.path)
+        # os.urandom, not the secrets module: importing secrets costs 5 ms of start-up
+        self.tmp = os.path.join(folder, f".{name}.{os.urandom(4).hex()}.part")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        try:
+            # O_EXCL: never write into someone else's file; 0o666 so the umask applies as usual
+            fd = os.open(self.tmp, flags, 0o666)
+        except OSError as e:
+            raise self._failed(e) from None
+        self.f = os.fdopen(fd, "wb")
+
+    def _failed(self, e: OSError) -> CeLossError:
+        return CeLossError(f"cannot write {self.path}: {e.strerror or e}", value=self.path)
+
+    def _write(self, data) -> None:
+        try:
+            self.f.write(data)
+        except OSError as e:
+            raise self._failed(e) from None
+
+    def close(self) -> None:
+        try:
+            self.f.close()
+        except OSError as e:
+            raise self._failed(e) from None
+
+    def publish(self) -> None:
+        try:
+            os.replace(self.tmp, self.path)
+        except OSError as e:
+            raise self._failed(e) from None
+
+    def discard(self) -> None:
+        try:
+            self.f.close()
+        except OSError:
+            pass
+        try:
+            os.unlink(self.tmp)
+        except OSError:
+            pass
+
+
+class NpySink(AtomicFile):
+    """One field of the blocks as an ``.npy`` file of known shape and dtype, rows appended.
+
+    Plain sequential writes rather than a writable memory map: dirty mapped pages would count in
+    the resident size until written back, which a bounded-memory run cannot allow. Values are
+    rounded once to ``dtype``.
+    """
+
+    def __init__(self, path, field: str, shape: tuple, dtype):
+        super().__init__(path)
+        self.field = field
+        self.dtype = np.dtype(dtype)
+        self.left = int(np.prod(shape, dtype=np.int64)) * self.dtype.itemsize
+        try:
+            header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
+                      "shape": tuple(int(s) for s in shape)}
+            try:
+                np.lib.format.write_array_header_1_0(self.f, header)
+            except ValueError:  # a header too long for format 1.0
+                np.lib.format.write_array_header_2_0(self.f, header)
+        except OSError as e:
+            self.discard()
+            raise self._failed(e) from None
+        except BaseException:
+            self.discard()
+            raise
+
+    def write(self, start: int, stop: int, block) -> None:
+        data = np.ascontiguousarray(getattr(block, self.field), dtype=self.dtype)
+        self.left -= data.nbytes
+        if data.size:
+            self._write(data.data.cast("B"))
+
+    def close(self) -> None:
+        if self.left != 0:
+            raise RuntimeError(f"{self.path}: {self.left} bytes short of the array's size")
+        super().close()
+
+
+class CsvSink(AtomicFile):
+    """Per-element losses as CSV: index columns then the loss, shortest round-trip text.
+
+    The header is ``index,loss``, or ``index,d1,..,loss`` for K-dimensional losses; float repr
+    is the shortest text that reads back to the same float (nan, inf too).
+    """
+
+    def __init__(self, path, out_shape: tuple, pe_shape: tuple):
+        super().__init__(path)
+        self.out_shape = tuple(out_shape)
+        self.inner = int(np.prod(pe_shape[1:], dtype=np.int64))
+        self.row = 0
+        dims = len(self.out_shape)
+        names = ["index"] + [f"d{k}" for k in range(1, dims)]
+        self._write((",".join(names) + ",loss\n").encode())
+
+    def write(self, start: int, stop: int, block) -> None:
+        pe = block.per_element
+        values = np.asarray(pe, dtype=np.float64).reshape(-1)
+        first = self.row * self.inner
+        self.row += pe.shape[0] if pe.ndim else 1
+        if len(self.out_shape) <= 1:
+            text = "".join(map("{},{!r}\n".format, range(first, first + values.size),
+                               values.tolist()))
+        else:
+            pos = np.unravel_index(np.arange(first, first + values.size), self.out_shape)
+            cols = [c.tolist() for c in pos] + [values.tolist()]
+            fmt = ",".join(["{}"] * len(pos)) + ",{!r}\n"
+            text = "".join(fmt.format(*row) for row in zip(*cols, strict=True))
+        self._write(text.encode())
