@@ -61,18 +61,9 @@ def open_input(a, role: str):
     """``a`` itself, or a read-only memory map of the ``.npy`` file when ``a`` is a path."""
     if not isinstance(a, (str, os.PathLike)):
         return a
-    try:
-        from ..readers import open_npy  # type: ignore[attr-defined]
-    except ImportError:
-        return _open_npy(a)
+    from ..readers import open_npy  # the one .npy reader (imported only for a path)
+
     return open_npy(a, role)
-
-
-def _open_npy(path) -> np.ndarray:
-    try:
-        return np.load(os.fspath(path), mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise CeLossError(f"cannot read as .npy ({e})", file=os.fspath(path)) from None
 
 
 def run(spec: LossSpec, pred, target, out: OutputSettings | None = None,
