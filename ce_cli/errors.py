@@ -90,12 +90,13 @@ class CeLossError(ValueError):
         table = dict(LIBRARY_NAMES)
         if names:
             table.update({k: v for k, v in names.items() if v})
-        body = _fill(self.what, table)
         where = position_text(self.position)
-        if self.file is not None:
-            if where and not where.startswith("["):
+        if self.file is not None:  # a reader's sentence quotes the file's text: no fields in it
+            body = self.what
+            if where and isinstance(self.position, str):  # a text place, even "[1][0]"
                 return f"{self.file} {where}: {body}"
             return self.file + where + _join(body)
+        body = _fill(self.what, table)
         if self.input is None:
             return body
         return _subject(self.input, where, table) + " " + body

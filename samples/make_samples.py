@@ -31,7 +31,10 @@ def main() -> None:
 
     # The same example as one CSV with a header and a label column.
     lines = ["c0,c1,c2,c3,c4,label"]
-    lines += [",".join(repr(float(v)) for v in row) + f",{y}" for row, y in zip(SEED001_LOGITS, SEED001_LABELS)]
+    lines += [
+        ",".join(repr(float(v)) for v in row) + f",{y}"
+        for row, y in zip(SEED001_LOGITS, SEED001_LABELS, strict=True)
+    ]
     (HERE / "seed001.csv").write_text("\n".join(lines) + "\n")
 
     # Seed document 000: -sum y log(s) on raw probabilities, reduction sum: 22.6094161164.

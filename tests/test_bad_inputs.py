@@ -153,7 +153,7 @@ def test_unreadable_file(monkeypatch, tmp_path):
     def denied(*a, **k):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(readers, "open", denied, raising=False)
+    monkeypatch.setattr(readers.source, "open", denied, raising=False)
     r = runner.invoke(app, ["compute", str(p), str(FILES / "ok_labels.npy")])
     assert r.exit_code == 2 and r.stdout == ""
     assert r.stderr == f"ce-loss: error: {p}: permission denied; cannot read the file\n"

@@ -23,9 +23,8 @@ from typer.testing import CliRunner
 from ce_cli.cli import app
 
 FORMATS = ("npy", "npz", "csv", "tsv", "json", "jsonl")
+# How many examples, and no deadline, come from the profile in conftest.py.
 FUZZ = settings(
-    max_examples=150,
-    deadline=3000,  # ms per example
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 runner = CliRunner()

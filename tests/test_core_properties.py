@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import ce_cli
 from ce_cli import core
 
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(suppress_health_check=[HealthCheck.too_slow])  # examples: conftest.py
 
 seeds = st.integers(0, 2**32 - 1)
 n_rows = st.integers(1, 6)

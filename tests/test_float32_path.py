@@ -159,7 +159,7 @@ def test_same_loss_with_and_without_the_gradient():
         assert same(b.grad, ref.grad)  # the gradient itself comes from float64 exponentials
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])  # examples: conftest.py
 @given(st.integers(0, 2**32 - 1), st.integers(1, 90), st.sampled_from([64, 65, 200]),
        st.integers(1, 40), st.integers(1, 3), st.booleans())
 def test_same_bits_any_block_any_threads(seed, n, c, rows, workers, odd_rows):

@@ -3,7 +3,6 @@ every error message, pinned."""
 
 import io
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 from ce_cli import readers
 from ce_cli.errors import CeLossError
 from ce_cli.readers import Loaded, load, read_vector
+from ce_cli.settings import ReadSettings
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -34,10 +34,19 @@ def npz_bytes(compressed=False, **arrays) -> bytes:
     return b.getvalue()
 
 
+READ_OPTIONS = ("pred_format", "target_format", "pred_key", "target_key", "target_column")
+
+
+def with_settings(kw: dict) -> dict:
+    """load()'s keywords, the read options among ``kw`` gathered into a ReadSettings."""
+    read = {k: kw.pop(k) for k in READ_OPTIONS if k in kw}
+    return {**kw, "settings": ReadSettings(**read)} if read else kw
+
+
 def fails(message, *args, **kw) -> CeLossError:
     """load() raises CeLossError whose message is exactly ``message``."""
     with pytest.raises(CeLossError, match="^" + re.escape(message) + "$") as info:
-        load(*args, **kw)
+        load(*args, **with_settings(kw))
     return info.value
 
 
@@ -146,6 +155,104 @@ def test_npy_refuses_object_dtype(tmp_path):
     assert e.hint == "save plain numbers, e.g. numpy.save(path, array.astype(float))"
 
 
+def npy_framed(header: str, major: int = 1, data: bytes = bytes(16), hlen=None) -> bytes:
+    """An .npy file of format ``major``.0 whose header text is ``header``, as written."""
+    raw = header.encode("utf-8" if major >= 3 else "latin1")
+    size = 2 if major == 1 else 4
+    n = len(raw) if hlen is None else hlen
+    return b"\x93NUMPY" + bytes([major, 0]) + n.to_bytes(size, "little") + raw + data
+
+
+GOOD_HEADER = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }"
+DAMAGED = "has a damaged .npy header; expected a dict of descr, fortran_order and shape"
+
+
+@pytest.mark.parametrize("header", [
+    "[1, 2]",  # not a dict
+    "{'descr': '<f8', 'shape': (2,), }",  # a key missing
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), 'x': 1}",  # a key too many
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (2L,), }",  # Python 2: refused, not warned
+    "{'descr': '<f8', 'fortran_order': 0, 'shape': (2,), }",
+    "{'descr': '<f8', 'fortran_order': False, 'shape': [2], }",
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (True,), }",
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (2.0,), }",
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (" + "1, " * 65 + "), }",  # > 64 dims
+    "{'descr': 'zzz', 'fortran_order': False, 'shape': (2,), }",
+    "{'descr': b'<f8', 'fortran_order': False, 'shape': (2,), }",
+    "{'descr': " + "[" * 3000 + "]" * 3000 + ", 'fortran_order': False, 'shape': (2,), }",
+    "{'descr': ('<f8', ",  # unterminated
+    "'''",
+    "__import__('os').system('touch never-run')",  # code: parsed as a literal, never run
+])
+@pytest.mark.parametrize("major", [1, 2, 3])
+def test_npy_damaged_headers(tmp_path, monkeypatch, header, major):
+    monkeypatch.chdir(tmp_path)
+    p = put(tmp_path, "d.npy", npy_framed(header, major))
+    e = fails(f"{p} {DAMAGED}", p)
+    assert e.file == p and e.position is None and e.source == p
+    assert not (tmp_path / "never-run").exists()
+
+
+def test_npy_header_versions_and_limits(tmp_path):
+    for major in (1, 2, 3):
+        p = put(tmp_path, f"v{major}.npy", npy_framed(GOOD_HEADER, major))
+        assert load(p).pred.tolist() == [0.0, 0.0]
+    # version 3.0 headers are UTF-8: a field name reads as written
+    p = put(tmp_path, "u.npy", npy_framed(
+        "{'descr': [('\u00e9\U0001f600', '<f8')], 'fortran_order': False, 'shape': (1,), }", 3))
+    fails(f"{p} holds structured records (dtype [('\u00e9\U0001f600', '<f8')]); expected real "
+          "numbers", p)
+    raw = npy_framed(GOOD_HEADER, 3)
+    p = put(tmp_path, "b.npy", raw[:14] + b"\xff" + raw[15:])  # not UTF-8
+    fails(f"{p} {DAMAGED}", p)
+    # the length is checked before the header is read
+    p = put(tmp_path, "l.npy", npy_framed("{}", 2, hlen=200_000))
+    fails(f"{p}: .npy header of 200000 bytes is too long; expected at most 100000", p)
+    p = put(tmp_path, "s.npy", npy_framed(GOOD_HEADER, 2)[:10])
+    fails(f"{p} is truncated inside its .npy header", p)
+    p = put(tmp_path, "h.npy", npy_framed(GOOD_HEADER, 1, hlen=len(GOOD_HEADER) + 40, data=b""))
+    fails(f"{p} is truncated inside its .npy header", p)
+    p = put(tmp_path, "f.npy", npy_framed(
+        "{'descr': '<i4', 'fortran_order': True, 'shape': (2, 3), }", 1,
+        data=np.arange(6, dtype="<i4").tobytes()))
+    for mmap in (True, False):
+        r = load(p, mmap=mmap)
+        assert r.pred.tolist() == [[0, 2, 4], [1, 3, 5]] and r.pred.flags.f_contiguous
+
+
+def test_npz_member_with_damaged_header(tmp_path):
+    import zipfile
+
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        z.writestr("logits.npy", npy_framed("{'descr': '<f8'}", 1))
+        z.writestr("labels.npy", npy_bytes(np.array([0, 1])))
+    p = put(tmp_path, "d.npz", b.getvalue())
+    e = fails(f"{p} array 'logits' {DAMAGED}", p)
+    assert e.source == p
+
+
+def test_open_npy_maps_read_only(tmp_path):
+    from ce_cli.readers import open_npy
+
+    x = np.arange(12.0).reshape(3, 4)
+    p = tmp_path / "x.npy"
+    np.save(p, x)
+    a = open_npy(p)
+    assert isinstance(a, np.memmap) and not a.flags.writeable and np.array_equal(a, x)
+    np.save(p, np.zeros((0, 4)))
+    a = open_npy(str(p))
+    assert a.shape == (0, 4) and not a.flags.writeable
+    p.write_bytes(npy_bytes(x) + b"xx")
+    with pytest.raises(CeLossError, match=re.escape(f"{p} has 2 bytes after its array")) as info:
+        open_npy(p, "target")
+    assert info.value.file == str(p) and info.value.input == "target"
+    missing = tmp_path / "missing.npy"
+    with pytest.raises(CeLossError, match="^" + re.escape(f"{missing}: no such file") + "$") as info:
+        open_npy(missing)
+    assert info.value.file == str(missing) and info.value.input == "input"
+
+
 def test_file_extension_loses_to_magic_bytes(tmp_path):
     """An .npz saved under .npy (or an .npy under .csv) is read as what it is, as np.load does."""
     x = np.ones((2, 3))
@@ -189,7 +296,7 @@ def test_npz_first_conventional_name_wins(tmp_path):
 
 def test_npz_keys(tmp_path):
     p = put(tmp_path, "d.npz", npz_bytes(out=np.ones((2, 3)), gt=np.array([1, 2])))
-    r = load(p, pred_key="out", target_key="gt")
+    r = load(p, settings=ReadSettings(pred_key="out", target_key="gt"))
     assert r.pred.shape == (2, 3) and r.target.tolist() == [1, 2]
     fails(f"{p} has no array named 'nope' (the pred key); it holds out, gt", p, pred_key="nope")
     fails(f"{p} has no array named 'nope' (the target key); it holds out, gt", p,
@@ -219,7 +326,7 @@ def test_npz_as_target_file(tmp_path):
         r = load(x, put(tmp_path, "t.npz", npz_bytes(**arrays)))
         assert r.target.tolist() == [0, 1]
     r = load(x, put(tmp_path, "t.npz", npz_bytes(a=np.zeros(2), b=np.array([0, 1]))),
-             target_key="b")
+             settings=ReadSettings(target_key="b"))
     assert r.target.tolist() == [0, 1]
 
 
@@ -264,15 +371,15 @@ def test_big_stored_npz_members_are_memory_mapped(tmp_path, monkeypatch):
     x64f = np.asfortranarray(rng.standard_normal((40, 9)))
     # members at odd offsets: the names move every member's data by a few bytes
     p = put(tmp_path, "m.npz", npz_bytes(a=np.zeros(3), logits_x=x, labels=t, odd=x64f))
-    r = load(p, pred_key="logits_x", target_key="labels")
+    r = load(p, settings=ReadSettings(pred_key="logits_x", target_key="labels"))
     assert isinstance(r.pred, np.memmap) and isinstance(r.target, np.memmap)
     assert np.array_equal(r.pred, x) and np.array_equal(r.target, t)
     assert r.pred.dtype == x.dtype and r.target.dtype == t.dtype
-    r = load(p, pred_key="odd", target_key="labels")
+    r = load(p, settings=ReadSettings(pred_key="odd", target_key="labels"))
     assert isinstance(r.pred, np.memmap) and r.pred.flags.f_contiguous
     assert np.array_equal(r.pred, x64f)
     # small members, compressed members and standard input are read whole (CRC checked)
-    r = load(p, pred_key="a", target_key="labels")
+    r = load(p, settings=ReadSettings(pred_key="a", target_key="labels"))
     assert not isinstance(r.pred, np.memmap)
     q = put(tmp_path, "c.npz", npz_bytes(compressed=True, logits=x, labels=t))
     r = load(q)
@@ -281,7 +388,7 @@ def test_big_stored_npz_members_are_memory_mapped(tmp_path, monkeypatch):
     assert not isinstance(r.pred, np.memmap) and np.array_equal(r.pred, x)
     # the file is only read: mapping it changes nothing
     before = Path(p).read_bytes()
-    load(p, pred_key="logits_x", target_key="labels").pred[:1].sum()
+    load(p, settings=ReadSettings(pred_key="logits_x", target_key="labels")).pred[:1].sum()
     assert Path(p).read_bytes() == before
 
 
@@ -336,10 +443,10 @@ def test_csv_one_column_is_one_dimensional(tmp_path):
 def test_csv_target_column_by_name_and_index(tmp_path):
     p = put(tmp_path, "a.csv", "a,b,lab,c\n1,2,0,3\n4,5,1,6\n")
     for tc in ("lab", "LAB", 2, -2, "2", "-2"):
-        r = load(p, target_column=tc)
+        r = load(p, settings=ReadSettings(target_column=tc))
         assert r.target.tolist() == [0, 1] and r.pred.tolist() == [[1, 2, 3], [4, 5, 6]]
         assert r.class_names == ["a", "b", "c"]
-    r = load(put(tmp_path, "b.csv", "1,2,0\n4,5,1\n"), target_column=-1)
+    r = load(put(tmp_path, "b.csv", "1,2,0\n4,5,1\n"), settings=ReadSettings(target_column=-1))
     assert r.target.tolist() == [0, 1] and r.class_names is None
 
 
@@ -367,7 +474,7 @@ def test_csv_several_label_columns(tmp_path):
     e = fails(f"{p} line 1: several columns could hold the targets ('label', 'y'); expected one",
               p)
     assert e.hint == "choose one with --target-column"
-    assert load(p, target_column="y").target.tolist() == [1]
+    assert load(p, settings=ReadSettings(target_column="y")).target.tolist() == [1]
 
 
 def test_csv_label_column_and_target_file(tmp_path):
@@ -391,7 +498,8 @@ def test_csv_string_labels_in_target_file(tmp_path):
     r = load(p, put(tmp_path, "t.csv", "cat,dog\n0.5,0.5\n1,0\n0,1\n"))
     assert r.target.shape == (3, 2)
     # the target column of a target file
-    r = load(p, put(tmp_path, "t.csv", "id,label\n7,dog\n8,cat\n9,dog\n"), target_column="label")
+    r = load(p, put(tmp_path, "t.csv", "id,label\n7,dog\n8,cat\n9,dog\n"),
+             settings=ReadSettings(target_column="label"))
     assert r.target.tolist() == [1, 0, 1]
 
 
@@ -475,19 +583,16 @@ def test_csv_unnamed_column_in_header(tmp_path):
     assert "index=False" in e.hint
 
 
-def test_large_csv_is_fast(tmp_path):
+def test_large_csv_reads_every_value(tmp_path):
+    # values only: speed is for benchmarks/, and a busy machine is no failure
     rng = np.random.default_rng(1)
     x = rng.standard_normal((100_000, 10)).round(6)
     y = rng.integers(0, 10, 100_000)
     lines = [",".join(f"c{i}" for i in range(10)) + ",label"]
     lines += [",".join(map(repr, row)) + f",{t}" for row, t in zip(x.tolist(), y.tolist())]
     p = put(tmp_path, "big.csv", "\n".join(lines) + "\n")
-    load(p)  # warm up imports and the page cache
-    t0 = time.perf_counter()
     r = load(p)
-    elapsed = time.perf_counter() - t0
     assert np.array_equal(r.pred, x) and np.array_equal(r.target, y)
-    assert elapsed < 1.5, f"100k x 10 CSV took {elapsed:.2f} s"
 
 
 # --------------------------------------------------------------------------------------------
@@ -515,7 +620,7 @@ def test_json_keys_class_names_and_probabilities(tmp_path):
     r = load(p)
     assert r.class_names == ["a", "b"] and r.target.tolist() == [1, 0]
     p = put(tmp_path, "s.json", '{"out": [[1, 2]], "soft": [[0.25, 0.75]], "x": [[9, 9]]}')
-    r = load(p, pred_key="out", target_key="soft")
+    r = load(p, settings=ReadSettings(pred_key="out", target_key="soft"))
     assert r.pred.tolist() == [[1, 2]] and r.target.tolist() == [[0.25, 0.75]]
     assert r.target.dtype == np.float64
 
@@ -599,7 +704,7 @@ def test_jsonl_objects_and_lists(tmp_path):
     assert r.target.dtype == np.int64 and r.pred_format == "jsonl"
     r = load(put(tmp_path, "p.ndjson", "[1, 2]\n[3, 4]\n"))
     assert r.pred.tolist() == [[1, 2], [3, 4]] and r.target is None and r.pred_format == "jsonl"
-    r = load(p, pred_key="label", target_key="logits")
+    r = load(p, settings=ReadSettings(pred_key="label", target_key="logits"))
     assert r.pred.tolist() == [1, 0]
 
 
@@ -660,9 +765,9 @@ def test_stdin_sniffing(data, fmt, pred, target):
 
 
 def test_stdin_given_format_and_target(tmp_path):
-    r = load("-", stdin=stdin("1 2\n3 4\n"), pred_format="csv")
+    r = load("-", stdin=stdin("1 2\n3 4\n"), settings=ReadSettings(pred_format="csv"))
     assert r.pred.tolist() == [[1, 2], [3, 4]]
-    r = load("-", stdin=stdin("[1, 2]\n"), pred_format="ndjson")
+    r = load("-", stdin=stdin("[1, 2]\n"), settings=ReadSettings(pred_format="ndjson"))
     assert r.pred_format == "jsonl"
     x = put(tmp_path, "x.npy", npy_bytes(np.ones((2, 3))))
     r = load(x, "-", stdin=stdin(npy_bytes(np.array([0, 2]))))
@@ -703,7 +808,7 @@ def test_path_errors(tmp_path, monkeypatch):
     def denied(*a, **k):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(readers, "open", denied, raising=False)
+    monkeypatch.setattr(readers.source, "open", denied, raising=False)
     fails(f"{p}: permission denied; cannot read the file", p)
 
 
@@ -718,7 +823,7 @@ def test_options_that_do_not_apply(tmp_path):
           "and .jsonl files", x, c, target_key="labels")
     with pytest.raises(CeLossError, match=re.escape(
             "pred_format must be one of npy, npz, csv, tsv, json, jsonl; got 'xml'")):
-        load(x, pred_format="xml")
+        load(x, settings=ReadSettings(pred_format="xml"))
 
 
 def test_unknown_extension_is_sniffed(tmp_path):

@@ -15,6 +15,7 @@ import pytest
 
 from ce_cli.errors import CeLossError
 from ce_cli.readers import load, read_vector
+from ce_cli.settings import ReadSettings
 
 
 class Payload:
@@ -103,7 +104,7 @@ def test_object_arrays_in_npz(tmp_path, marker):
     for name, arrays in cases.items():
         p = tmp_path / name
         np.savez(p, **arrays)
-        kw = {"pred_key": "evil"} if name == "keyed.npz" else {}
+        kw = {"settings": ReadSettings(pred_key="evil")} if name == "keyed.npz" else {}
         e = refused(marker, str(p), match="holds Python objects", **kw)
         assert e.message.startswith(f"{p} array ")
         assert e.source == str(p)

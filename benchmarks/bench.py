@@ -1,6 +1,6 @@
 """Benchmark ce-loss on big inputs against a plain PyTorch script, side by side in one run.
 
-    python -m ce_cli.bench [--quick] [--runs 5] [--cases loss,grad,vocab,few] [--markdown FILE]
+    python benchmarks/bench.py [--quick] [--runs 5] [--cases loss,grad,vocab,few] [--markdown FILE]
 
 Every case writes its inputs (float32 logits and int64 class labels as ``.npy``) to a temporary
 directory, then times fresh subprocesses, interleaved in rounds so that drifts of a noisy machine
@@ -147,8 +147,10 @@ def run_measured(argv: list[str], env: dict) -> tuple[float, int]:
         except ValueError:
             code, elapsed, peak = done.returncode or 1, 0.0, 0
     if code != 0:
-        raise SystemExit(f"benchmark command failed ({code}): {' '.join(argv[:4])}...\n"
-                         + err.decode(errors="replace")[-2000:])
+        raise SystemExit(
+            f"benchmark command failed ({code}): {' '.join(argv[:4])}...\n"
+            + err.decode(errors="replace")[-2000:]
+        )
     return elapsed, peak
 
 
@@ -185,8 +187,10 @@ def machine() -> str:
         tv = f", torch {torch.__version__} ({torch.get_num_threads()} threads)"
     except ImportError:
         tv = ", torch not installed"
-    return (f"{cpu}, {os.cpu_count()} logical CPUs; Python {platform.python_version()}, "
-            f"NumPy {np.__version__}{tv}; {platform.system()} {platform.release()}")
+    return (
+        f"{cpu}, {os.cpu_count()} logical CPUs; Python {platform.python_version()}, "
+        f"NumPy {np.__version__}{tv}; {platform.system()} {platform.release()}"
+    )
 
 
 def torch_available() -> bool:
@@ -197,71 +201,87 @@ def torch_available() -> bool:
     return True
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m ce_cli.bench", description=__doc__.split("\n")[0])
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(
+        prog="python benchmarks/bench.py", description=(__doc__ or "").split("\n")[0]
+    )
     ap.add_argument("--quick", action="store_true", help="small sizes (a few seconds in all)")
     ap.add_argument("--runs", type=int, default=5, help="timed runs per command (median)")
-    ap.add_argument("--cases", default="loss,grad,vocab,few",
-                    help="comma-separated: loss, grad, vocab, few")
-    ap.add_argument("--via", choices=("lib", "cli"), default="cli",
-                    help="time the library's streaming driver or the ce-loss command line")
+    ap.add_argument(
+        "--cases", default="loss,grad,vocab,few", help="comma-separated: loss, grad, vocab, few"
+    )
+    ap.add_argument(
+        "--via",
+        choices=("lib", "cli"),
+        default="cli",
+        help="time the library's streaming driver or the ce-loss command line",
+    )
     ap.add_argument("--dir", help="where to write the inputs (default: a temporary directory)")
     ap.add_argument("--markdown", help="also write the table to this file")
     args = ap.parse_args(argv)
-
     table = QUICK if args.quick else FULL
     try:
-        cases = [table[k.strip()] for k in args.cases.split(",") if k.strip()]
+        args.case_list = [table[k.strip()] for k in args.cases.split(",") if k.strip()]
     except KeyError as e:
         ap.error(f"unknown case {e}; choose from {', '.join(table)}")
-    torch_ok = torch_available()
-    ref_name = "torch" if torch_ok else "np.load"
-    folder = args.dir or tempfile.mkdtemp(prefix="ce-loss-bench-")
-    os.makedirs(folder, exist_ok=True)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
-        + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    rows_out = []
-    try:
-        for case in cases:
-            print(f"# {case.label}", file=sys.stderr)
-            big = make_inputs(folder, case.rows, case.classes, seed=1)
-            tiny = make_inputs(folder, TINY_ROWS, case.classes, seed=2)
-            g_ours = os.path.join(folder, "grad_ours.npy") if case.grad else ""
-            g_ref = os.path.join(folder, "grad_ref.npy") if case.grad else ""
-            cmds = {
-                ("ours", "big"): ours_command(args.via, *big, g_ours),
-                ("ours", "tiny"): ours_command(args.via, *tiny, g_ours),
-                ("ref", "big"): reference_command(torch_ok, *big, g_ref),
-                ("ref", "tiny"): reference_command(torch_ok, *tiny, g_ref),
-            }
-            samples: dict = {k: [] for k in cmds}
-            for k, cmd in cmds.items():  # warm-up: page cache, bytecode, first-touch effects
-                run_measured(cmd, env)
-            for round_ in range(args.runs):
-                order = list(cmds.items())
-                if round_ % 2:
-                    order.reverse()
-                for k, cmd in order:
-                    samples[k].append(run_measured(cmd, env))
-            med = {k: statistics.median(s[0] for s in v) for k, v in samples.items()}
-            rss = {k: max(s[1] for s in v) for k, v in samples.items()}
-            ours = med["ours", "big"] - med["ours", "tiny"]
-            ref = med["ref", "big"] - med["ref", "tiny"]
-            rows_out.append((
-                case.label, ours, ref, ref / ours if ours > 0 else float("inf"),
-                100.0 * (rss["ours", "big"] - rss["ours", "tiny"]) / case.input_bytes,
-                100.0 * (rss["ref", "big"] - rss["ref", "tiny"]) / case.input_bytes,
-                med["ours", "tiny"], med["ref", "tiny"],
-            ))
-            print(f"  ours {ours:.3f} s, {ref_name} {ref:.3f} s", file=sys.stderr)
-    finally:
-        if not args.dir:
-            shutil.rmtree(folder, ignore_errors=True)
+    return args
 
-    via = "ce_cli.stream.evaluate on np.load(mmap_mode='r')" if args.via == "lib" else \
-        "python -m ce_cli compute"
+
+def child_env() -> dict:
+    """This environment with the repository first on PYTHONPATH, so children import its ce_cli."""
+    env = dict(os.environ)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(
+        [root] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
+    return env
+
+
+def measure_case(case: Case, args: argparse.Namespace, torch_ok: bool, folder: str, env: dict):
+    """One row of the table: times and peak RSS growth of ours and the reference on one case."""
+    big = make_inputs(folder, case.rows, case.classes, seed=1)
+    tiny = make_inputs(folder, TINY_ROWS, case.classes, seed=2)
+    g_ours = os.path.join(folder, "grad_ours.npy") if case.grad else ""
+    g_ref = os.path.join(folder, "grad_ref.npy") if case.grad else ""
+    cmds = {
+        ("ours", "big"): ours_command(args.via, *big, g_ours),
+        ("ours", "tiny"): ours_command(args.via, *tiny, g_ours),
+        ("ref", "big"): reference_command(torch_ok, *big, g_ref),
+        ("ref", "tiny"): reference_command(torch_ok, *tiny, g_ref),
+    }
+    samples: dict = {k: [] for k in cmds}
+    for cmd in cmds.values():  # warm-up: page cache, bytecode, first-touch effects
+        run_measured(cmd, env)
+    for round_ in range(args.runs):
+        order = list(cmds.items())
+        if round_ % 2:  # alternate the order so that a drift hits both sides alike
+            order.reverse()
+        for k, cmd in order:
+            samples[k].append(run_measured(cmd, env))
+    med = {k: statistics.median(s[0] for s in v) for k, v in samples.items()}
+    rss = {k: max(s[1] for s in v) for k, v in samples.items()}
+    ours = med["ours", "big"] - med["ours", "tiny"]
+    ref = med["ref", "big"] - med["ref", "tiny"]
+    return (
+        case.label,
+        ours,
+        ref,
+        ref / ours if ours > 0 else float("inf"),
+        100.0 * (rss["ours", "big"] - rss["ours", "tiny"]) / case.input_bytes,
+        100.0 * (rss["ref", "big"] - rss["ref", "tiny"]) / case.input_bytes,
+        med["ours", "tiny"],
+        med["ref", "tiny"],
+    )
+
+
+def report(rows_out: list, args: argparse.Namespace, torch_ok: bool) -> str:
+    """The Markdown table, how it was measured and the machine."""
+    ref_name = "torch" if torch_ok else "np.load"
+    via = (
+        "ce_cli.stream.evaluate on np.load(mmap_mode='r')"
+        if args.via == "lib"
+        else "python -m ce_cli compute"
+    )
     lines = [
         f"| case | ours | {ref_name} | speed-up | peak RSS growth, ours | "
         f"peak RSS growth, {ref_name} |",
@@ -270,8 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     for label, ours, ref, up, g_ours, g_ref, _, _ in rows_out:
         # an extra cost within the noise of start-up shows as such, not as a negative speed-up
         speed = f"{up:.1f}x" if ours > 0 and ref > 0 else "(noise)"
-        lines.append(f"| {label} | {ours:.3f} s | {ref:.3f} s | {speed} | {g_ours:.1f}% | "
-                     f"{g_ref:.1f}% |")
+        lines.append(
+            f"| {label} | {ours:.3f} s | {ref:.3f} s | {speed} | {g_ours:.1f}% | {g_ref:.1f}% |"
+        )
     notes = [
         "",
         f"Times: median of {args.runs} fresh processes minus the median of the same command on a "
@@ -279,11 +300,35 @@ def main(argv: list[str] | None = None) -> int:
         f"{ref_name} {min(r[7] for r in rows_out):.2f} s). Peak RSS growth: the largest "
         "ru_maxrss over the runs minus the tiny run's, as % of the input file.",
         f"ours: {via}; {ref_name}: "
-        + ("np.load + torch.nn.functional.cross_entropy (+ backward() and np.save of the "
-           "gradient)." if torch_ok else "a script that only np.loads the input."),
+        + (
+            "np.load + torch.nn.functional.cross_entropy (+ backward() and np.save of the "
+            "gradient)."
+            if torch_ok
+            else "a script that only np.loads the input."
+        ),
         f"Machine: {machine()}.",
     ]
-    text = "\n".join(lines + notes) + "\n"
+    return "\n".join(lines + notes) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch_ok = torch_available()
+    ref_name = "torch" if torch_ok else "np.load"
+    folder = args.dir or tempfile.mkdtemp(prefix="ce-loss-bench-")
+    os.makedirs(folder, exist_ok=True)
+    env = child_env()
+    rows_out = []
+    try:
+        for case in args.case_list:
+            print(f"# {case.label}", file=sys.stderr)
+            row = measure_case(case, args, torch_ok, folder, env)
+            rows_out.append(row)
+            print(f"  ours {row[1]:.3f} s, {ref_name} {row[2]:.3f} s", file=sys.stderr)
+    finally:
+        if not args.dir:
+            shutil.rmtree(folder, ignore_errors=True)
+    text = report(rows_out, args, torch_ok)
     print(text)
     if args.markdown:
         with open(args.markdown, "w") as f:

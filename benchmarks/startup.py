@@ -1,8 +1,8 @@
 """Start-up benchmark: what one `ce-loss` call costs next to `python -c "import numpy"`.
 
-    python tests/bench_startup.py [--runs 21] [--rounds 3]
+    python benchmarks/startup.py [--runs 21] [--rounds 3]
 
-Shell scripts call ce-loss in loops, so the budget is a tiny `ce-loss compute` at most 1.6x the
+Shell scripts call ce-loss in loops, so the budget is a tiny `ce-loss compute` at most 1.5x the
 time of importing NumPy, and `ce-loss --help` without NumPy at all. Both are measured here side
 by side, interleaved in rounds (this machine is noisy; absolute times drift, ratios hold), as the
 median wall time of fresh processes. It measures the `ce-loss` installed next to this Python;
@@ -76,8 +76,10 @@ def main() -> None:
             samples[name].extend(time_once(argv, env) for _ in range(args.runs))
     base = statistics.median(samples['python -c "import numpy"'])
 
-    print(f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores; "
-          f"median of {args.runs * args.rounds} runs each, interleaved in {args.rounds} rounds\n")
+    print(
+        f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores; "
+        f"median of {args.runs * args.rounds} runs each, interleaved in {args.rounds} rounds\n"
+    )
     print("| command | median | vs import numpy |")
     print("| --- | ---: | ---: |")
     for name, xs in samples.items():

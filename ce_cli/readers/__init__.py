@@ -1,0 +1,149 @@
+"""Files and standard input to NumPy arrays: the only part of ce-loss that reads data.
+
+Formats: ``.npy`` and ``.npz`` (NumPy), ``.csv``, ``.tsv`` and ``.txt`` (tables of numbers),
+``.json`` and ``.jsonl``/``.ndjson``. :func:`load` reads the predictions and targets of one run
+and returns a :class:`Loaded`; :func:`read_vector` reads the value of ``--weight`` or
+``--pos-weight``; :func:`open_npy` maps one ``.npy`` file.
+
+Nothing is ever unpickled (an object array is refused from its header, before its data is
+read), nothing is evaluated, and files are only opened for reading. Every failure is a
+:class:`~ce_cli.errors.CeLossError` about the file (``file``, "<stdin>" for standard input) and
+the place in it (``position``), rendered::
+
+    logits.csv line 7, column 3 ('bird'): 'abc' is not a number
+
+One module per job: ``source`` (paths, stdin, format sniffing, text), ``npy``, ``npz``,
+``table`` (CSV/TSV), ``jsonfile`` (JSON/JSONL), ``keys`` (which array or column holds what, and
+the class-name lookup), ``vector`` (--weight values). Nothing here prints; csv, json and zipfile
+are imported when a file needs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..settings import ReadSettings
+from .jsonfile import MAX_DIMS, read_json, read_jsonl
+from .keys import CLASS_NAME_KEYS, LABEL_COLUMNS, PRED_KEYS, TARGET_KEYS, class_names
+from .messages import file_error
+from .npy import MAX_NPY_HEADER, open_npy, read_npy
+from .npz import read_npz
+from .request import NPZ_MAP_BYTES, TEXT_PIECE, Part, Request
+from .source import FORMATS, KIND, STDIN_NAME, Source, check_format, detect_format, nonempty_stdin
+from .table import read_table
+from .vector import read_vector
+
+__all__ = [
+    "CLASS_NAME_KEYS", "FORMATS", "LABEL_COLUMNS", "MAX_DIMS", "MAX_NPY_HEADER", "NPZ_MAP_BYTES",
+    "PRED_KEYS", "STDIN_NAME", "TARGET_KEYS", "TEXT_PIECE", "Loaded", "load", "open_npy",
+    "read_vector",
+]
+
+
+@dataclass
+class Loaded:
+    """The arrays of one run and where they came from.
+
+    ``pred`` holds numbers (float64 from text formats; the stored dtype, possibly a read-only
+    ``np.memmap``, from ``.npy``); ``target`` is ``None`` when no target was found; the names are
+    the paths as given or ``"<stdin>"``; ``class_names`` comes from a table's header or a
+    ``classes`` entry; ``pred_format`` is the format the predictions were read as.
+    """
+
+    pred: np.ndarray
+    target: np.ndarray | None
+    pred_name: str
+    target_name: str | None
+    class_names: list[str] | None
+    pred_format: str
+
+
+def _read_npy_part(src: Source, fmt: str, req: Request) -> Part:
+    arr = read_npy(src, req.mmap)
+    return Part(target=arr) if req.role == "target" else Part(pred=arr)
+
+
+_READERS = {
+    "npy": _read_npy_part,
+    "npz": read_npz,
+    "csv": read_table,
+    "tsv": read_table,
+    "json": read_json,
+    "jsonl": read_jsonl,
+}
+
+
+def load(pred: str, target: str | None = None, settings: ReadSettings | None = None, *,
+         stdin=None, mmap: bool = True) -> Loaded:
+    """Read the predictions, and the targets, of one run.
+
+    ``pred`` and ``target`` are paths, or ``"-"`` for standard input (``stdin``, by default
+    ``sys.stdin.buffer``; at most one of them). ``settings`` (a
+    :class:`~ce_cli.settings.ReadSettings`) says how: formats come from the file's magic bytes,
+    else ``pred_format``/``target_format``, else the extension, else the content. Without
+    ``target`` the targets come from the prediction file itself: the ``target_key`` array (or
+    one named ``labels``, ``targets``, ...) of an .npz or JSON object, or the ``target_column``
+    (a header name or 0-based index; by default a column named ``label``, ``target``, ``y``,
+    ...) of a table. With ``target``, ``target_key``/``target_column`` select within that file.
+
+    Returns a :class:`Loaded`; ``target`` is ``None`` when the file holds no targets.
+    Raises :class:`CeLossError` for anything it cannot read.
+
+    >>> import io, numpy as np
+    >>> r = load("-", stdin=io.BytesIO(b"a,b,label\\n1,2,b\\n3,4,a\\n"))
+    >>> r.pred.shape, r.target.tolist(), r.class_names
+    ((2, 2), [1, 0], ['a', 'b'])
+    """
+    s = settings if settings is not None else ReadSettings()
+    pf = check_format(s.pred_format, "pred_format")
+    tf = check_format(s.target_format, "target_format")
+    if pred == "-" and target == "-":
+        raise file_error(STDIN_NAME, "the predictions and the targets cannot both come from "
+                         "standard input; expected one of them as a file")
+    own = target is None
+    psrc, fmt = _open(pred, stdin, pf, s, key=s.pred_key, option="pred key", own=own)
+    part = _READERS[fmt](psrc, fmt, Request(
+        role="pred", pred_key=s.pred_key, target_key=s.target_key if own else None,
+        target_column=s.target_column if own else None, own_target=own, mmap=mmap,
+        piece=TEXT_PIECE, map_bytes=NPZ_MAP_BYTES))
+    target_arr, target_name = part.target, (psrc.name if part.target is not None else None)
+    if target is not None:
+        tsrc, tfmt = _open(target, stdin, tf, s, key=None, option="", own=True)
+        tpart = _READERS[tfmt](tsrc, tfmt, Request(
+            role="target", target_key=s.target_key, target_column=s.target_column,
+            names=class_names(part.class_names), mmap=mmap, piece=TEXT_PIECE,
+            map_bytes=NPZ_MAP_BYTES))
+        target_arr, target_name = tpart.target, tsrc.name
+    assert part.pred is not None  # every reader gives the predictions file's predictions
+    return Loaded(pred=part.pred, target=target_arr, pred_name=psrc.name,
+                  target_name=target_name, class_names=part.class_names, pred_format=fmt)
+
+
+def _open(spec: str, stdin, given: str | None, s: ReadSettings, *, key: str | None,
+          option: str, own: bool) -> tuple[Source, str]:
+    """The source and format of one input, after checking the options apply to its format.
+
+    ``key``/``option``: the predictions' key, checked first; ``own``: whether the target key
+    and column select in this file.
+    """
+    src = Source(spec, stdin)
+    nonempty_stdin(src)
+    fmt = detect_format(src, given)
+    if key is not None:
+        _check_applies(src.name, fmt, key=key, key_option=option)
+    if own:
+        _check_applies(src.name, fmt, key=s.target_key, key_option="target key",
+                       column=s.target_column)
+    return src, fmt
+
+
+def _check_applies(name: str, fmt: str, *, key: str | None = None, key_option: str = "",
+                   column: str | int | None = None) -> None:
+    if key is not None and fmt not in ("npz", "json", "jsonl"):
+        raise file_error(name, f"is {KIND[fmt]}, which has no named arrays; "
+                         f"the {key_option} applies to .npz, .json and .jsonl files")
+    if column is not None and fmt not in ("csv", "tsv"):
+        raise file_error(name, f"is {KIND[fmt]}, which has no columns; the target "
+                         "column applies to CSV and TSV files")

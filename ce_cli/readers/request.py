@@ -1,0 +1,53 @@
+"""What :func:`ce_cli.readers.load` asks of one file, and what the file gives back."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .keys import ClassNames
+
+# Bytes of a text table parsed at a time: while a piece is parsed, its lines and cells as Python
+# strings take ~15x that (measured: 256 KiB pieces parse as fast as 1 or 16 MiB ones).
+TEXT_PIECE = 1 << 18
+# Stored (uncompressed) .npz members of at least this many bytes, as np.savez writes them, are
+# memory-mapped like an .npy file and streamed block by block; smaller ones, and compressed ones,
+# are read whole, which also checks their CRC. (A mapped member's CRC is not checked: that would
+# mean reading it all once more, 0.16 s per 400 MB here, more than computing its loss.)
+NPZ_MAP_BYTES = 1 << 25
+
+
+# Plain classes rather than dataclasses: these are made at import time of every command that
+# reads, and a dataclass costs ~1 ms of start-up to build.
+
+
+class Request:
+    """How to read one file.
+
+    ``role`` is ``"pred"`` (the predictions, and the targets too when ``own_target``),
+    ``"target"`` or ``"vector"`` (a --weight file); the keys and column select within it;
+    ``names`` are the class names the predictions gave, for a target file's string labels;
+    ``mmap`` allows memory-mapping; ``piece`` is the bytes of text parsed at a time;
+    ``map_bytes`` the size from which a stored .npz member is mapped.
+    """
+
+    __slots__ = ("role", "pred_key", "target_key", "target_column", "own_target", "names",
+                 "mmap", "piece", "map_bytes")
+
+    def __init__(self, role: str, *, pred_key: str | None = None, target_key: str | None = None,
+                 target_column: str | int | None = None, own_target: bool = False,
+                 names: ClassNames | None = None, mmap: bool = True, piece: int = TEXT_PIECE,
+                 map_bytes: int = NPZ_MAP_BYTES):
+        self.role = role
+        self.pred_key, self.target_key, self.target_column = pred_key, target_key, target_column
+        self.own_target, self.names = own_target, names
+        self.mmap, self.piece, self.map_bytes = mmap, piece, map_bytes
+
+
+class Part:
+    """What one file contributed."""
+
+    __slots__ = ("pred", "target", "class_names")
+
+    def __init__(self, pred: np.ndarray | None = None, target: np.ndarray | None = None,
+                 class_names: list[str] | None = None):
+        self.pred, self.target, self.class_names = pred, target, class_names
