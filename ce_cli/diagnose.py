@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .core import count_targets
-from .render import Report
+from .report import Report
 
 # Rows of the predictions the probability checks look at.
 SCAN_ROWS = 10_000

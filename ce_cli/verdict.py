@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .render import Report, fnum, short
+from .render.numbers import fnum, short
+from .report import Report
 
 
 @dataclass

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 import ce_cli
-from ce_cli import cli
+from ce_cli.cli import progress
 from ce_cli.cli import app
 
 runner = CliRunner()
@@ -105,13 +105,13 @@ def test_threads_must_be_positive(pair):
 
 
 def test_progress_bar_only_on_a_terminal_and_after_a_delay(monkeypatch):
-    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: False, raising=False)
-    with cli._Progress(quiet=False) as p:
+    monkeypatch.setattr(progress.sys.stderr, "isatty", lambda: False, raising=False)
+    with progress.Progress(quiet=False) as p:
         assert p is None  # not a terminal: no bar at all
-    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True, raising=False)
-    with cli._Progress(quiet=True) as p:
+    monkeypatch.setattr(progress.sys.stderr, "isatty", lambda: True, raising=False)
+    with progress.Progress(quiet=True) as p:
         assert p is None  # --quiet
-    bar = cli._Progress(quiet=False)
+    bar = progress.Progress(quiet=False)
     with bar as p:
         p(0, 10)
         p(5, 10)  # well within the first second

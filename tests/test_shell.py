@@ -91,7 +91,7 @@ def test_a_reader_that_goes_away_is_not_an_error(tmp_path):
 def test_collector_is_on_while_a_command_works_and_as_it_was_after():
     import gc
 
-    from ce_cli.cli import _collecting
+    from ce_cli.cli.entry import collecting as _collecting
 
     was = gc.isenabled()
     try:
@@ -107,12 +107,12 @@ def test_collector_is_on_while_a_command_works_and_as_it_was_after():
 
 BLAS_PROBE = """
 import os, sys
-from ce_cli import cli
+from ce_cli.cli import entry
 def main():
     import numpy
     print(os.environ.get("OPENBLAS_NUM_THREADS"), os.environ.get("OMP_NUM_THREADS"))
-cli.main = main
-cli.script()
+entry.main = main
+entry.script()
 """
 
 

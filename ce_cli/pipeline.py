@@ -1,0 +1,86 @@
+"""One run of ce-loss: read the inputs, compute the loss in one pass, gather what is shown.
+
+The commands call :func:`run` once with their settings objects; it returns a finished
+:class:`ce_cli.report.Report` (warnings included) or raises :class:`CeLossError`. It never prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from .errors import CeLossError
+from .settings import LossSpec, OutputSettings, ReadSettings
+
+
+@dataclass(frozen=True)
+class View:
+    """What a command shows beside the loss.
+
+    ``whole``: every shown value is printed (JSON, CSV, plain), so shown values are kept in
+    memory even when they are also saved; a table shows a head and a tail, kept by a preview.
+    """
+
+    per_sample: bool = False
+    grad: bool = False
+    whole: bool = False
+
+
+def run(
+    pred: str,
+    target: str | None,
+    spec: LossSpec,
+    read: ReadSettings,
+    out: OutputSettings,
+    view: View,
+):
+    """Read PRED (and TARGET), compute as ``spec`` and ``out`` say; returns a Report."""
+    from . import outputs, readers
+    from .core import resolve_input_kind
+    from .core import run as evaluate
+    from .diagnose import warnings_for
+    from .report import Report
+
+    resolve_input_kind(spec)  # an option that cannot work is said before any file is read
+    saved = outputs.check(out, [pred, target])
+    data = readers.load(pred, target, read)
+    if data.target is None:
+        raise CeLossError(
+            "holds no targets; give a TARGET file, or name the label column with "
+            "--target-column / the array with --target-key",
+            file=data.pred_name,
+        )
+    spec = _with_vectors(spec, readers.read_vector)
+    out, preview = _keeping(out, view, spec)
+    result = evaluate(spec, data.pred, data.target, out, sinks=[preview] if preview else [])
+    report = Report(
+        result=result, pred=data.pred, target=data.target, pred_name=data.pred_name,
+        target_name=data.target_name, class_names=data.class_names,
+        show_per_sample=view.per_sample, show_grad=view.grad, saved=saved, preview=preview,
+    )
+    report.warnings = warnings_for(report)
+    return report
+
+
+def _with_vectors(spec: LossSpec, read_vector) -> LossSpec:
+    """``--weight``/``--pos-weight`` given as text (numbers or a file) read into arrays."""
+    changes = {}
+    for field, option in (("weight", "--weight"), ("pos_weight", "--pos-weight")):
+        value = getattr(spec, field)
+        if isinstance(value, str):
+            changes[field] = read_vector(value, option)
+    return dataclasses.replace(spec, **changes) if changes else spec
+
+
+def _keeping(out: OutputSettings, view: View, spec: LossSpec):
+    """What to keep in memory for what is shown; a preview where a table shows a saved output."""
+    from .report import Preview
+
+    want_pe = view.per_sample or spec.reduction == "none" or bool(out.per_element)
+    pe_saved = out.save_per_element is not None
+    grad_saved = out.save_grad is not None
+    keep_pe = want_pe and (view.whole or not pe_saved)
+    keep_grad = view.grad and (view.whole or not grad_saved)
+    out = dataclasses.replace(out, per_element=keep_pe, grad=keep_grad)
+    needs_preview = (want_pe and not keep_pe) or (view.grad and not keep_grad)
+    return out, (Preview() if needs_preview else None)

@@ -1,0 +1,125 @@
+"""ce-loss's output for scripts: JSON, CSV and plain text, each written whole."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from ..report import Report
+from .numbers import fnum, jnum, jsonable
+
+
+def settings_dict(report: Report) -> dict:
+    p = report.problem
+    d = {
+        "loss_name": p.loss,
+        "input": p.input_kind,
+        "reduction": p.reduction,
+        "targets": "probabilities" if (p.soft and p.categorical) else ("class indices" if p.categorical else "binary"),
+        "samples" if p.categorical else "elements": report.count,
+    }
+    if p.categorical:
+        d["classes"] = p.n_classes
+        d["ignore_index"] = p.ignore_index
+        d["label_smoothing"] = p.label_smoothing
+    d["weight"] = None if p.weight is None else jsonable(p.weight.reshape(-1) if p.categorical else np.squeeze(p.weight))
+    if p.loss == "bce-logits":
+        d["pos_weight"] = None if p.pos_weight is None else jsonable(np.squeeze(p.pos_weight))
+    d["pred"] = report.pred_name
+    d["target"] = report.target_name
+    if report.class_names:
+        d["class_names"] = list(report.class_names)
+    return d
+
+
+def to_json(report: Report) -> str:
+    r = report.result
+    out = {"loss": jnum(r.loss)}
+    out.update(settings_dict(report))
+    if r.per_element is not None and (report.show_per_sample or r.problem.reduction == "none"):
+        out["per_sample"] = jsonable(r.per_element)
+    if report.show_grad and r.grad is not None:
+        out["grad"] = jsonable(r.grad)
+    if report.saved:
+        out["saved"] = dict(report.saved)
+    import json
+
+    return json.dumps(out, allow_nan=False) + "\n"
+
+
+def to_plain(report: Report) -> str:
+    r = report.result
+    if r.loss is not None:
+        return fnum(r.loss) + "\n"
+    return "".join(fnum(v) + "\n" for v in r.per_element.reshape(-1))
+
+
+def to_csv(report: Report) -> str:
+    """One row per element: index columns, target, loss and, with --grad, gradient columns."""
+    p = report.problem
+    r = report.result
+    pe = r.per_element.reshape(-1)
+    shape = p.out_shape
+    n = pe.shape[0]
+    idx_names = ["index"] if len(shape) <= 1 else ["index"] + [f"d{k}" for k in range(1, len(shape))]
+    cols: list[list[str]] = []
+    if shape:
+        grids = np.unravel_index(np.arange(n), shape)
+        cols.extend([[str(int(v)) for v in g] for g in grids])
+    else:
+        cols.append(["0"])
+    header = list(idx_names)
+    t = np.asarray(report.target)
+    if p.categorical and not p.soft:
+        header.append("target")
+        tv = t.reshape(-1)
+        cols.append([str(int(v)) for v in tv])
+    elif p.categorical:
+        header.append("target_top_class")
+        ts = np.moveaxis(t.reshape(p.target_shape), 1, -1).reshape(-1, p.n_classes)
+        cols.append([str(int(v)) for v in np.argmax(ts, axis=1)])
+    else:
+        header.append("target")
+        cols.append([fnum(v) for v in t.reshape(-1)])
+    header.append("loss")
+    cols.append([fnum(v) for v in pe])
+    if report.show_grad and r.grad is not None:
+        g = np.asarray(r.grad, dtype=np.float64)
+        if p.categorical:
+            gm = np.moveaxis(g.reshape(p.input_shape), 1, -1).reshape(-1, p.n_classes)
+            names = report.class_names if report.class_names and len(report.class_names) == p.n_classes else None
+            for c in range(p.n_classes):
+                header.append(f"grad_{names[c]}" if names else f"grad_{c}")
+                cols.append([fnum(v) for v in gm[:, c]])
+        else:
+            header.append("grad")
+            cols.append([fnum(v) for v in g.reshape(-1)])
+    buf = io.StringIO()
+    buf.write(",".join(_csv_cell(h) for h in header) + "\n")
+    for i in range(n):
+        buf.write(",".join(col[i] for col in cols) + "\n")
+    return buf.getvalue()
+
+
+def _csv_cell(s: str) -> str:
+    if any(ch in s for ch in ',"\n'):
+        return '"' + s.replace('"', '""') + '"'
+    return s
+
+
+def verdict_json(verdict) -> str:
+    """`ce-loss check --format json`: the verdict as one JSON object."""
+    out = {
+        "passed": verdict.passed,
+        "verdict": "pass" if verdict.passed else "fail",
+        "loss": jnum(verdict.loss),
+        "conditions": [
+            {"kind": c.kind, "value": jnum(c.value), "holds": c.holds} for c in verdict.conditions
+        ],
+        "context": verdict.context,
+        "line": verdict.line,
+    }
+    import json
+
+    return json.dumps(out, allow_nan=False) + "\n"
