@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
+
 from .errors import CeLossError
 from .settings import LossSpec, OutputSettings, ReadSettings
 
@@ -51,8 +53,11 @@ def run(
             file=data.pred_name,
         )
     spec = _with_vectors(spec, readers.read_vector)
-    out, preview = _keeping(out, view, spec)
-    result = evaluate(spec, data.pred, data.target, out, sinks=[preview] if preview else [])
+    out, preview, gathered = _keeping(out, view, spec)
+    sinks = [s for s in (preview, gathered) if s is not None]
+    result = evaluate(spec, data.pred, data.target, out, sinks=sinks)
+    if gathered is not None:
+        result.grad = gathered.array(np.shape(data.pred))
     report = Report(
         result=result, pred=data.pred, target=data.target, pred_name=data.pred_name,
         target_name=data.target_name, class_names=data.class_names,
@@ -73,14 +78,16 @@ def _with_vectors(spec: LossSpec, read_vector) -> LossSpec:
 
 
 def _keeping(out: OutputSettings, view: View, spec: LossSpec):
-    """What to keep in memory for what is shown; a preview where a table shows a saved output."""
-    from .report import Preview
+    """What to keep in memory for what is shown: a preview where a table shows a saved output,
+    the saved gradient itself where every value of it is printed."""
+    from .report import Gather, Preview
 
     want_pe = view.per_sample or spec.reduction == "none" or bool(out.per_element)
     pe_saved = out.save_per_element is not None
     grad_saved = out.save_grad is not None
     keep_pe = want_pe and (view.whole or not pe_saved)
-    keep_grad = view.grad and (view.whole or not grad_saved)
+    keep_grad = view.grad and not grad_saved
+    gather = view.grad and view.whole and grad_saved
     out = dataclasses.replace(out, per_element=keep_pe, grad=keep_grad)
-    needs_preview = (want_pe and not keep_pe) or (view.grad and not keep_grad)
-    return out, (Preview() if needs_preview else None)
+    needs_preview = (want_pe and not keep_pe) or (view.grad and not keep_grad and not gather)
+    return out, (Preview() if needs_preview else None), (Gather("grad") if gather else None)

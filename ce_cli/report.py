@@ -55,6 +55,31 @@ class Preview:
         pass
 
 
+class Gather:
+    """A sink that keeps every block of one field as the engine gives it (a saved gradient in
+    its saved dtype), so what is printed is what was written."""
+
+    def __init__(self, field: str):
+        self.field = field
+        self.blocks: list[np.ndarray] = []
+
+    def write(self, start: int, stop: int, block) -> None:
+        self.blocks.append(np.asarray(getattr(block, self.field)))
+
+    def array(self, shape: tuple) -> np.ndarray:
+        whole = np.concatenate(self.blocks) if self.blocks else np.empty(0)
+        return whole.astype(np.float64).reshape(shape)
+
+    def close(self) -> None:
+        pass
+
+    def publish(self) -> None:
+        pass
+
+    def discard(self) -> None:
+        self.blocks.clear()
+
+
 @dataclass
 class Report:
     """A computed loss with the inputs it came from and what the command shows of it."""
