@@ -71,14 +71,10 @@ class CeLossError(ValueError):
         expected: str | None = None,
         hint: str | None = None,
         option_what: str | None = None,
-        source: str | None = None,
     ):
         self.what = what
         self.input = input
         self.file = file
-        # Transitional: only readers.py still passes it (nothing reads it since _prefix_source
-        # went); to be removed once the readers package replaces readers.py.
-        self.source = source
         self.position = position
         self.value = value
         self.expected = expected

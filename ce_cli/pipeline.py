@@ -59,9 +59,16 @@ def run(
     if gathered is not None:
         result.grad = gathered.array(np.shape(data.pred))
     report = Report(
-        result=result, pred=data.pred, target=data.target, pred_name=data.pred_name,
-        target_name=data.target_name, class_names=data.class_names,
-        show_per_sample=view.per_sample, show_grad=view.grad, saved=saved, preview=preview,
+        result=result,
+        pred=data.pred,
+        target=data.target,
+        pred_name=data.pred_name,
+        target_name=data.target_name,
+        class_names=data.class_names,
+        show_per_sample=view.per_sample,
+        show_grad=view.grad,
+        saved=saved,
+        preview=preview,
     )
     report.warnings = warnings_for(report)
     return report

@@ -112,8 +112,11 @@ class NpySink(AtomicFile):
         self.dtype = np.dtype(dtype)
         self.left = int(np.prod(shape, dtype=np.int64)) * self.dtype.itemsize
         try:
-            header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
-                      "shape": tuple(int(s) for s in shape)}
+            header = {
+                "descr": np.lib.format.dtype_to_descr(self.dtype),
+                "fortran_order": False,
+                "shape": tuple(int(s) for s in shape),
+            }
             try:
                 np.lib.format.write_array_header_1_0(self.f, header)
             except ValueError:  # a header too long for format 1.0
@@ -159,8 +162,9 @@ class CsvSink(AtomicFile):
         first = self.row * self.inner
         self.row += pe.shape[0] if pe.ndim else 1
         if len(self.out_shape) <= 1:
-            text = "".join(map("{},{!r}\n".format, range(first, first + values.size),
-                               values.tolist()))
+            text = "".join(
+                map("{},{!r}\n".format, range(first, first + values.size), values.tolist())
+            )
         else:
             pos = np.unravel_index(np.arange(first, first + values.size), self.out_shape)
             cols = [c.tolist() for c in pos] + [values.tolist()]

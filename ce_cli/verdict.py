@@ -43,7 +43,9 @@ def judge(report: Report, *, max_loss=None, min_loss=None, expect=None, rtol=1e-
         ok = not nan and diff <= tol
         conds.append(
             Condition(
-                "expect", expect, ok,
+                "expect",
+                expect,
+                ok,
                 f"{'~=' if ok else '!='} expected {fnum(expect)} "
                 f"(|diff| {short(diff)} {'<=' if ok else '>'} tolerance {short(tol)})",
             )

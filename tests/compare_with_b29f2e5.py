@@ -30,8 +30,12 @@ def load_old():
     pkg = os.path.join(folder, "ce_cli_old")
     os.mkdir(pkg)
     for name in ("core", "stream", "errors"):
-        text = subprocess.run(["git", "-C", ROOT, "show", f"{OLD}:ce_cli/{name}.py"],
-                              capture_output=True, text=True, check=True).stdout
+        text = subprocess.run(
+            ["git", "-C", ROOT, "show", f"{OLD}:ce_cli/{name}.py"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         with open(os.path.join(pkg, f"{name}.py"), "w") as f:
             f.write(text)
     open(os.path.join(pkg, "__init__.py"), "w").close()
@@ -107,11 +111,23 @@ def main(count: int = 200) -> int:
         loss, x, t, kw = problem(rng)
         workers = int(rng.integers(1, 4))
         block = int(rng.choice([1 << 10, 1 << 14, 1 << 19]))
-        refs = [outcome(old_core.evaluate, loss, x, t, grad=True, per_element=True, **kw),
-                outcome(old_stream.evaluate, loss, x, t, grad=True, per_element=True,
-                        workers=workers, **kw)]
-        new = outcome(ce_cli.evaluate, loss, x, t, grad=True, per_element=True, workers=workers,
-                      block_elements=block, **kw)
+        refs = [
+            outcome(old_core.evaluate, loss, x, t, grad=True, per_element=True, **kw),
+            outcome(
+                old_stream.evaluate, loss, x, t, grad=True, per_element=True, workers=workers, **kw
+            ),
+        ]
+        new = outcome(
+            ce_cli.evaluate,
+            loss,
+            x,
+            t,
+            grad=True,
+            per_element=True,
+            workers=workers,
+            block_elements=block,
+            **kw,
+        )
         for ref in refs:
             checked += 1
             if ref[1] is not None or new[1] is not None:
@@ -119,15 +135,21 @@ def main(count: int = 200) -> int:
                 errors += 1
             else:
                 r, n = ref[0], new[0]
-                ok = (same(r.loss, n.loss) and same(r.total, n.total)
-                      and same(r.denominator, n.denominator)
-                      and same(r.per_element, n.per_element) and same(r.grad, n.grad))
+                ok = (
+                    same(r.loss, n.loss)
+                    and same(r.total, n.total)
+                    and same(r.denominator, n.denominator)
+                    and same(r.per_element, n.per_element)
+                    and same(r.grad, n.grad)
+                )
             if not ok:
                 bad += 1
                 print(f"problem {i}: {loss} {x.shape} {x.dtype} {kw}: DIFFERENT", file=sys.stderr)
-    print(f"{count} problems, {checked} comparisons (old core.evaluate and old stream.evaluate "
-          f"vs ce_cli.evaluate): {checked - bad} bit-identical ({errors} of them the same error "
-          f"message), {bad} different")
+    print(
+        f"{count} problems, {checked} comparisons (old core.evaluate and old stream.evaluate "
+        f"vs ce_cli.evaluate): {checked - bad} bit-identical ({errors} of them the same error "
+        f"message), {bad} different"
+    )
     return 1 if bad else 0
 
 

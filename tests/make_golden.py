@@ -109,8 +109,9 @@ def _torch_loss(fn, x, t, kw):
         if t.shape == x.shape:
             t = t.to(torch.float64)  # integer one-hot targets count as probabilities (ce-loss)
         if fn == "cross_entropy":
-            return F.cross_entropy(x, t, weight, ignore_index=ii, reduction=red,
-                                   label_smoothing=eps)
+            return F.cross_entropy(
+                x, t, weight, ignore_index=ii, reduction=red, label_smoothing=eps
+            )
         if fn == "cross_entropy_probs":
             return ce_from_log(torch.log(x), t, weight, ii, red, eps)
         if t.shape == x.shape:  # ce-loss's nll_loss takes probabilities too: -sum w y x
@@ -222,56 +223,146 @@ def _cases():
         add(f"ce ignore_index default -100 {red}", "cross_entropy", x, ti, reduction=red)
     t2 = np.array([2, 0, 2, 4])
     for red in reds:
-        add(f"ce ignore_index=2 weight {red}", "cross_entropy", x, t2, weight=w, ignore_index=2,
-            reduction=red)
+        add(
+            f"ce ignore_index=2 weight {red}",
+            "cross_entropy",
+            x,
+            t2,
+            weight=w,
+            ignore_index=2,
+            reduction=red,
+        )
     for red in reds:
         add(f"ce all ignored {red}", "cross_entropy", x, np.full(4, -100), reduction=red)
     add("ce all ignored weight mean", "cross_entropy", x, np.full(4, 3), weight=w, ignore_index=3)
     for red in reds:
         add(f"ce smoothing {red}", "cross_entropy", x, t, label_smoothing=0.1, reduction=red)
-        add(f"ce smoothing weight {red}", "cross_entropy", x, t, weight=w, label_smoothing=0.25,
-            reduction=red)
-        add(f"ce smoothing ignore -100 {red}", "cross_entropy", x, ti, label_smoothing=0.2,
-            reduction=red)
-        add(f"ce smoothing weight ignore_index=2 {red}", "cross_entropy", x, t2, weight=w,
-            ignore_index=2, label_smoothing=0.3, reduction=red)
+        add(
+            f"ce smoothing weight {red}",
+            "cross_entropy",
+            x,
+            t,
+            weight=w,
+            label_smoothing=0.25,
+            reduction=red,
+        )
+        add(
+            f"ce smoothing ignore -100 {red}",
+            "cross_entropy",
+            x,
+            ti,
+            label_smoothing=0.2,
+            reduction=red,
+        )
+        add(
+            f"ce smoothing weight ignore_index=2 {red}",
+            "cross_entropy",
+            x,
+            t2,
+            weight=w,
+            ignore_index=2,
+            label_smoothing=0.3,
+            reduction=red,
+        )
     tki = tk.copy()
     tki[0, 1, :] = 1
     wk = wt(4)
     for red in reds:
-        add(f"ce K-dim smoothing weight ignore_index=1 {red}", "cross_entropy", xk, tki,
-            weight=wk, ignore_index=1, label_smoothing=0.15, reduction=red)
+        add(
+            f"ce K-dim smoothing weight ignore_index=1 {red}",
+            "cross_entropy",
+            xk,
+            tki,
+            weight=wk,
+            ignore_index=1,
+            label_smoothing=0.15,
+            reduction=red,
+        )
     add("ce smoothing 1.0", "cross_entropy", x, t, label_smoothing=1.0)
     add("ce smoothing all ignored mean", "cross_entropy", x, np.full(4, -100), label_smoothing=0.1)
     y = simplex(4, 5)
     for red in reds:
         add(f"ce prob targets {red}", "cross_entropy", x, y, reduction=red)
         add(f"ce prob targets weight {red}", "cross_entropy", x, y, weight=w, reduction=red)
-        add(f"ce prob targets smoothing {red}", "cross_entropy", x, y, label_smoothing=0.2,
-            reduction=red)
-        add(f"ce prob targets smoothing weight {red}", "cross_entropy", x, y, weight=w,
-            label_smoothing=0.4, reduction=red)
-    add("ce prob targets negative ignore_index is ignored", "cross_entropy", x, y, weight=w,
-        ignore_index=-1, label_smoothing=0.1)
+        add(
+            f"ce prob targets smoothing {red}",
+            "cross_entropy",
+            x,
+            y,
+            label_smoothing=0.2,
+            reduction=red,
+        )
+        add(
+            f"ce prob targets smoothing weight {red}",
+            "cross_entropy",
+            x,
+            y,
+            weight=w,
+            label_smoothing=0.4,
+            reduction=red,
+        )
+    add(
+        "ce prob targets negative ignore_index is ignored",
+        "cross_entropy",
+        x,
+        y,
+        weight=w,
+        ignore_index=-1,
+        label_smoothing=0.1,
+    )
     yk = simplex(2, 4, 3, 2)
     for red in reds:
-        add(f"ce K-dim prob targets weight smoothing {red}", "cross_entropy", xk, yk, weight=wk,
-            label_smoothing=0.1, reduction=red)
-    add("ce integer one-hot targets as probabilities", "cross_entropy", x,
-        np.eye(5, dtype=np.int64)[t])
-    add("ce integer one-hot targets weight smoothing", "cross_entropy", x,
-        np.eye(5, dtype=np.int64)[t], weight=w, label_smoothing=0.1)
+        add(
+            f"ce K-dim prob targets weight smoothing {red}",
+            "cross_entropy",
+            xk,
+            yk,
+            weight=wk,
+            label_smoothing=0.1,
+            reduction=red,
+        )
+    add(
+        "ce integer one-hot targets as probabilities",
+        "cross_entropy",
+        x,
+        np.eye(5, dtype=np.int64)[t],
+    )
+    add(
+        "ce integer one-hot targets weight smoothing",
+        "cross_entropy",
+        x,
+        np.eye(5, dtype=np.int64)[t],
+        weight=w,
+        label_smoothing=0.1,
+    )
     for red in reds:
-        add(f"ce float32 index weight smoothing {red}", "cross_entropy", r(6, 3), idx(3, 6),
-            dtype="float32", weight=wt(3), label_smoothing=0.05, reduction=red)
-    add("ce float32 K-dim prob targets", "cross_entropy", r(2, 3, 4), simplex(2, 3, 4),
-        dtype="float32")
+        add(
+            f"ce float32 index weight smoothing {red}",
+            "cross_entropy",
+            r(6, 3),
+            idx(3, 6),
+            dtype="float32",
+            weight=wt(3),
+            label_smoothing=0.05,
+            reduction=red,
+        )
+    add(
+        "ce float32 K-dim prob targets",
+        "cross_entropy",
+        r(2, 3, 4),
+        simplex(2, 3, 4),
+        dtype="float32",
+    )
     xe = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 5e3], [3e3, 3e3, -3e3]])
     for red in reds:
         add(f"ce extreme logits +-1e4 {red}", "cross_entropy", xe, [1, 1, 0], reduction=red)
     add("ce extreme logits smoothing", "cross_entropy", xe, [0, 2, 1], label_smoothing=0.1)
-    add("ce -inf logit off target", "cross_entropy", [[0.5, -np.inf, 1.0], [2.0, 0.0, -np.inf]],
-        [0, 1])
+    add(
+        "ce -inf logit off target",
+        "cross_entropy",
+        [[0.5, -np.inf, 1.0], [2.0, 0.0, -np.inf]],
+        [0, 1],
+    )
 
     # ---- cross_entropy_probs: E = -sum y log(s)
     s, ts_ = probs(4, 5), idx(5, 4)
@@ -279,33 +370,88 @@ def _cases():
     tsi[2] = -100
     for red in reds:
         add(f"ce-probs index {red}", "cross_entropy_probs", s, ts_, reduction=red)
-        add(f"ce-probs weight ignore -100 {red}", "cross_entropy_probs", s, tsi, weight=w,
-            reduction=red)
-        add(f"ce-probs smoothing {red}", "cross_entropy_probs", s, ts_, label_smoothing=0.1,
-            reduction=red)
-        add(f"ce-probs smoothing weight ignore_index=3 {red}", "cross_entropy_probs", s,
-            np.array([3, 1, 3, 0]), weight=w, ignore_index=3, label_smoothing=0.3, reduction=red)
+        add(
+            f"ce-probs weight ignore -100 {red}",
+            "cross_entropy_probs",
+            s,
+            tsi,
+            weight=w,
+            reduction=red,
+        )
+        add(
+            f"ce-probs smoothing {red}",
+            "cross_entropy_probs",
+            s,
+            ts_,
+            label_smoothing=0.1,
+            reduction=red,
+        )
+        add(
+            f"ce-probs smoothing weight ignore_index=3 {red}",
+            "cross_entropy_probs",
+            s,
+            np.array([3, 1, 3, 0]),
+            weight=w,
+            ignore_index=3,
+            label_smoothing=0.3,
+            reduction=red,
+        )
         add(f"ce-probs prob targets {red}", "cross_entropy_probs", s, simplex(4, 5), reduction=red)
-        add(f"ce-probs prob targets weight smoothing {red}", "cross_entropy_probs", s,
-            simplex(4, 5), weight=w, label_smoothing=0.2, reduction=red)
-    add("ce-probs unnormalised targets sum", "cross_entropy_probs", s,
-        np.round(rng.random((4, 5)), 4), reduction="sum")
-    add("ce-probs K-dim weight", "cross_entropy_probs", probs(2, 3, 2, 2), idx(3, 2, 2, 2),
-        weight=wt(3))
+        add(
+            f"ce-probs prob targets weight smoothing {red}",
+            "cross_entropy_probs",
+            s,
+            simplex(4, 5),
+            weight=w,
+            label_smoothing=0.2,
+            reduction=red,
+        )
+    add(
+        "ce-probs unnormalised targets sum",
+        "cross_entropy_probs",
+        s,
+        np.round(rng.random((4, 5)), 4),
+        reduction="sum",
+    )
+    add(
+        "ce-probs K-dim weight",
+        "cross_entropy_probs",
+        probs(2, 3, 2, 2),
+        idx(3, 2, 2, 2),
+        weight=wt(3),
+    )
     add("ce-probs single sample", "cross_entropy_probs", probs(4, axis=0), np.array(2))
-    add("ce-probs float32 smoothing", "cross_entropy_probs", probs(5, 3), idx(3, 5),
-        dtype="float32", label_smoothing=0.1)
+    add(
+        "ce-probs float32 smoothing",
+        "cross_entropy_probs",
+        probs(5, 3),
+        idx(3, 5),
+        dtype="float32",
+        label_smoothing=0.1,
+    )
     add("ce-probs all ignored mean", "cross_entropy_probs", s, np.full(4, -100))
-    add("ce-probs zero probability at target", "cross_entropy_probs",
-        [[0.0, 0.5, 0.5], [0.2, 0.3, 0.5]], [0, 2], reduction="none")
+    add(
+        "ce-probs zero probability at target",
+        "cross_entropy_probs",
+        [[0.0, 0.5, 0.5], [0.2, 0.3, 0.5]],
+        [0, 2],
+        reduction="none",
+    )
 
     # ---- nll_loss
     lp = np.log(probs(4, 5))
     for red in reds:
         add(f"nll index {red}", "nll_loss", lp, t, reduction=red)
         add(f"nll weight ignore -100 {red}", "nll_loss", lp, ti, weight=w, reduction=red)
-        add(f"nll weight ignore_index=2 {red}", "nll_loss", lp, t2, weight=w, ignore_index=2,
-            reduction=red)
+        add(
+            f"nll weight ignore_index=2 {red}",
+            "nll_loss",
+            lp,
+            t2,
+            weight=w,
+            ignore_index=2,
+            reduction=red,
+        )
     add("nll K-dim weight", "nll_loss", np.log(probs(2, 4, 3, 2)), tk, weight=wk)
     add("nll single sample", "nll_loss", np.log(probs(5, axis=0)), np.array(4))
     add("nll float32", "nll_loss", np.log(probs(5, 3)), idx(3, 5), dtype="float32")
@@ -320,44 +466,105 @@ def _cases():
     p01 = np.array([[0.0, 1.0, 0.0], [1.0, 0.5, 0.25], [0.0, 1.0, 0.9]])
     t01 = np.array([[0.0, 1.0, 1.0], [0.0, 0.3, 1.0], [0.5, 0.5, 0.0]])
     for red in reds:
-        add(f"bce probabilities exactly 0 and 1 {red}", "binary_cross_entropy", p01, t01,
-            reduction=red)
+        add(
+            f"bce probabilities exactly 0 and 1 {red}",
+            "binary_cross_entropy",
+            p01,
+            t01,
+            reduction=red,
+        )
     for red in reds:
-        add(f"bce weight (C,) broadcast {red}", "binary_cross_entropy", p, z, weight=wt(3),
-            reduction=red)
+        add(
+            f"bce weight (C,) broadcast {red}",
+            "binary_cross_entropy",
+            p,
+            z,
+            weight=wt(3),
+            reduction=red,
+        )
     add("bce weight (N,1) broadcast", "binary_cross_entropy", p, z, weight=wt(4).reshape(4, 1))
-    add("bce weight full shape sum", "binary_cross_entropy", p, z,
-        weight=np.round(rng.random((4, 3)), 3), reduction="sum")
-    add("bce K-dim (2,3,4) weight (4,)", "binary_cross_entropy",
+    add(
+        "bce weight full shape sum",
+        "binary_cross_entropy",
+        p,
+        z,
+        weight=np.round(rng.random((4, 3)), 3),
+        reduction="sum",
+    )
+    add(
+        "bce K-dim (2,3,4) weight (4,)",
+        "binary_cross_entropy",
         np.round(rng.uniform(0.01, 0.99, (2, 3, 4)), 5),
         rng.integers(0, 2, (2, 3, 4)).astype(float),
-        weight=wt(4))
+        weight=wt(4),
+    )
     add("bce 0-d", "binary_cross_entropy", np.array(0.3), np.array(1.0))
     add("bce 0-d none", "binary_cross_entropy", np.array(0.7), np.array(0.25), reduction="none")
-    add("bce float32", "binary_cross_entropy", rng.uniform(0.01, 0.99, (5, 2)),
-        rng.integers(0, 2, (5, 2)).astype(float), dtype="float32")
+    add(
+        "bce float32",
+        "binary_cross_entropy",
+        rng.uniform(0.01, 0.99, (5, 2)),
+        rng.integers(0, 2, (5, 2)).astype(float),
+        dtype="float32",
+    )
 
     # ---- binary_cross_entropy_with_logits
     xl = r(4, 3, scale=3.0)
     for red in reds:
         add(f"bce-logits {red}", "binary_cross_entropy_with_logits", xl, z, reduction=red)
-        add(f"bce-logits pos_weight (C,) {red}", "binary_cross_entropy_with_logits", xl, z,
-            pos_weight=wt(3), reduction=red)
-        add(f"bce-logits weight pos_weight {red}", "binary_cross_entropy_with_logits", xl, z,
-            weight=wt(3), pos_weight=wt(3), reduction=red)
+        add(
+            f"bce-logits pos_weight (C,) {red}",
+            "binary_cross_entropy_with_logits",
+            xl,
+            z,
+            pos_weight=wt(3),
+            reduction=red,
+        )
+        add(
+            f"bce-logits weight pos_weight {red}",
+            "binary_cross_entropy_with_logits",
+            xl,
+            z,
+            weight=wt(3),
+            pos_weight=wt(3),
+            reduction=red,
+        )
     xx = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 30.0], [-40.0, 1e4, -1e4]])
     tx = np.array([[1.0, 1.0, 0.5], [1.0, 0.0, 0.0], [0.0, 0.3, 0.0]])
     for red in reds:
         add(f"bce-logits +-1e4 {red}", "binary_cross_entropy_with_logits", xx, tx, reduction=red)
-    add("bce-logits +-1e4 pos_weight weight", "binary_cross_entropy_with_logits", xx, tx,
-        weight=wt(3), pos_weight=wt(3))
-    add("bce-logits 3-d pos_weight along last dim", "binary_cross_entropy_with_logits",
-        r(2, 3, 4), rng.integers(0, 2, (2, 3, 4)).astype(float), pos_weight=wt(4))
-    add("bce-logits weight (N,1)", "binary_cross_entropy_with_logits", xl, z,
-        weight=wt(4).reshape(4, 1), reduction="sum")
+    add(
+        "bce-logits +-1e4 pos_weight weight",
+        "binary_cross_entropy_with_logits",
+        xx,
+        tx,
+        weight=wt(3),
+        pos_weight=wt(3),
+    )
+    add(
+        "bce-logits 3-d pos_weight along last dim",
+        "binary_cross_entropy_with_logits",
+        r(2, 3, 4),
+        rng.integers(0, 2, (2, 3, 4)).astype(float),
+        pos_weight=wt(4),
+    )
+    add(
+        "bce-logits weight (N,1)",
+        "binary_cross_entropy_with_logits",
+        xl,
+        z,
+        weight=wt(4).reshape(4, 1),
+        reduction="sum",
+    )
     add("bce-logits 0-d", "binary_cross_entropy_with_logits", np.array(-1.3), np.array(1.0))
-    add("bce-logits float32 pos_weight", "binary_cross_entropy_with_logits", r(5, 2),
-        rng.integers(0, 2, (5, 2)).astype(float), dtype="float32", pos_weight=wt(2))
+    add(
+        "bce-logits float32 pos_weight",
+        "binary_cross_entropy_with_logits",
+        r(5, 2),
+        rng.integers(0, 2, (5, 2)).astype(float),
+        dtype="float32",
+        pos_weight=wt(2),
+    )
     return cases
 
 
@@ -374,8 +581,10 @@ def build():
                 "input": encode(x64),
                 "target_dtype": "int64" if t.dtype.kind in "iu" else "float64",
                 "target": encode(t),
-                "kwargs": {k: encode(np.asarray(v)) if isinstance(v, np.ndarray) else v
-                           for k, v in kw.items()},
+                "kwargs": {
+                    k: encode(np.asarray(v)) if isinstance(v, np.ndarray) else v
+                    for k, v in kw.items()
+                },
                 "value": encode(np.asarray(value)),
                 "per_element": encode(none),
                 "grad": encode(grad),
@@ -401,8 +610,14 @@ def self_check():
             for kw in ({}, {"weight": w}):
                 for eps in (0.0, 0.3):
                     a = ce_from_log(F.log_softmax(x, 1), tgt, kw.get("weight"), ii, red, eps)
-                    b = F.cross_entropy(x, tgt, kw.get("weight"), ignore_index=ii,
-                                        reduction=red, label_smoothing=eps)
+                    b = F.cross_entropy(
+                        x,
+                        tgt,
+                        kw.get("weight"),
+                        ignore_index=ii,
+                        reduction=red,
+                        label_smoothing=eps,
+                    )
                     ok = torch.allclose(a, b, rtol=1e-12, atol=1e-14, equal_nan=True)
                     assert ok, (red, ii, kw, eps)
 

@@ -127,16 +127,32 @@ def test_bad_input(case, monkeypatch):
 
 def _python_m(args, stdin=None, cwd=BAD, env=None):
     return subprocess.run(
-        [sys.executable, "-m", "ce_cli", *args], input=stdin, capture_output=True, cwd=cwd,
-        env=dict(os.environ, PYTHONPATH=str(ROOT), **(env or {})), timeout=60,
+        [sys.executable, "-m", "ce_cli", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=cwd,
+        env=dict(os.environ, PYTHONPATH=str(ROOT), **(env or {})),
+        timeout=60,
     )
 
 
-@pytest.mark.parametrize("cid", [
-    "missing_file", "directory", "json_nested_200000_deep", "object_npy", "pickle_on_stdin",
-    "huge_shape_npy", "csv_binary_garbage", "label_count_mismatch", "negative_class_index",
-    "unknown_loss", "both_from_stdin", "check_without_condition",
-])
+@pytest.mark.parametrize(
+    "cid",
+    [
+        "missing_file",
+        "directory",
+        "json_nested_200000_deep",
+        "object_npy",
+        "pickle_on_stdin",
+        "huge_shape_npy",
+        "csv_binary_garbage",
+        "label_count_mismatch",
+        "negative_class_index",
+        "unknown_loss",
+        "both_from_stdin",
+        "check_without_condition",
+    ],
+)
 def test_bad_input_in_a_real_process(cid):
     case = BY_ID[cid]
     before = _snapshot(_inputs(case))
@@ -159,8 +175,9 @@ def test_unreadable_file(monkeypatch, tmp_path):
     assert r.stderr == f"ce-loss: error: {p}: permission denied; cannot read the file\n"
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
-                    reason="root can read a file of mode 000")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root can read a file of mode 000"
+)
 def test_unreadable_file_for_real(tmp_path):
     p = tmp_path / "locked.csv"
     p.write_text("1,2\n3,4\n")
@@ -272,9 +289,12 @@ def _warned(args, *expected):
 def test_warns_about_one_based_labels(tmp_path):
     x = _save(tmp_path, "logits.npy", LOGITS)
     t = _save(tmp_path, "labels.npy", [1, 2, 1, 2])
-    out, lines = _warned([x, t], f"{t}: labels run from 1 to 2 and class 0 never appears; if "
-                         "they are 1-based, subtract 1 (ce-loss, like torch, counts classes "
-                         "from 0)")
+    out, lines = _warned(
+        [x, t],
+        f"{t}: labels run from 1 to 2 and class 0 never appears; if "
+        "they are 1-based, subtract 1 (ce-loss, like torch, counts classes "
+        "from 0)",
+    )
     assert len(lines) == 1 and math.isfinite(out["loss"])
 
 
@@ -291,36 +311,50 @@ def test_warns_when_every_target_is_ignored(tmp_path):
 
 
 def test_warns_when_ce_is_given_probabilities(tmp_path):
-    x = _save(tmp_path, "probs.npy", [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6],
-                                      [0.3, 0.4, 0.3]])
+    x = _save(
+        tmp_path, "probs.npy", [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6], [0.3, 0.4, 0.3]]
+    )
     t = _save(tmp_path, "labels.npy", [0, 1, 2, 1])
-    _warned([x, t], f"{x}: the rows are non-negative and sum to 1, so they look like "
-            "probabilities, but --input is logits; did you mean --input probs?")
+    _warned(
+        [x, t],
+        f"{x}: the rows are non-negative and sum to 1, so they look like "
+        "probabilities, but --input is logits; did you mean --input probs?",
+    )
     r = runner.invoke(app, ["compute", x, t, "--input", "probs", "-f", "json"])
     assert r.exit_code == 0 and r.stderr == ""  # said so: no warning
 
 
 def test_warns_when_probability_rows_do_not_sum_to_one(tmp_path):
-    x = _save(tmp_path, "probs.npy", [[0.7, 0.2, 0.1], [0.5, 0.8, 0.1], [0.2, 0.2, 0.6],
-                                      [0.3, 0.4, 0.3]])
+    x = _save(
+        tmp_path, "probs.npy", [[0.7, 0.2, 0.1], [0.5, 0.8, 0.1], [0.2, 0.2, 0.6], [0.3, 0.4, 0.3]]
+    )
     t = _save(tmp_path, "labels.npy", [0, 1, 2, 1])
-    _warned([x, t, "--input", "probs"], f"{x}: 1 probability rows do not sum to 1 (row 1 sums "
-            "to 1.4); they are used as given, not renormalised")
+    _warned(
+        [x, t, "--input", "probs"],
+        f"{x}: 1 probability rows do not sum to 1 (row 1 sums "
+        "to 1.4); they are used as given, not renormalised",
+    )
 
 
 def test_warns_when_soft_targets_do_not_sum_to_one(tmp_path):
     x = _save(tmp_path, "logits.npy", LOGITS)
-    t = _save(tmp_path, "soft.npy", [[1.0, 0.0, 0.0], [0.2, 0.2, 0.2], [0.0, 0.0, 1.0],
-                                     [0.5, 0.5, 0.0]])
-    _warned([x, t], f"{t}: 1 target rows do not sum to 1 (row 1 sums to 0.6); the loss "
-            "treats them as given")
+    t = _save(
+        tmp_path, "soft.npy", [[1.0, 0.0, 0.0], [0.2, 0.2, 0.2], [0.0, 0.0, 1.0], [0.5, 0.5, 0.0]]
+    )
+    _warned(
+        [x, t],
+        f"{t}: 1 target rows do not sum to 1 (row 1 sums to 0.6); the loss treats them as given",
+    )
 
 
 def test_warns_when_nll_is_given_logits(tmp_path):
     x = _save(tmp_path, "logits.npy", LOGITS)
     t = _save(tmp_path, "labels.npy", [0, 1, 2, 1])
-    _warned([x, t, "--loss", "nll"], f"{x}: 4 rows are not log-probabilities",
-            "did you mean --loss ce for logits?")
+    _warned(
+        [x, t, "--loss", "nll"],
+        f"{x}: 4 rows are not log-probabilities",
+        "did you mean --loss ce for logits?",
+    )
 
 
 def test_warnings_never_reach_stdout_in_any_format(tmp_path):
@@ -355,6 +389,8 @@ def test_readme_bad_input_examples_are_real(tmp_path, monkeypatch):
     (tmp_path / "scores.csv").write_text("cat,dog,bird,label\n2.1,0.3,-1.0,cat\n0.2,n/a,0.1,dog\n")
     np.save(tmp_path / "logits.npy", np.load(ROOT / "samples" / "logits.npy"))
     np.save(tmp_path / "labels.npy", np.array([1, -1, 3]))
-    got = [runner.invoke(app, ["compute", "scores.csv"]).stderr,
-           runner.invoke(app, ["compute", "logits.npy", "labels.npy"]).stderr]
+    got = [
+        runner.invoke(app, ["compute", "scores.csv"]).stderr,
+        runner.invoke(app, ["compute", "logits.npy", "labels.npy"]).stderr,
+    ]
     assert got == [line + "\n" for line in shown]

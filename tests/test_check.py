@@ -28,8 +28,11 @@ def check(*args, pair=PAIR):
         (["--max", LOSS], 0, f"PASS loss {LOSS} <= max {LOSS} (ce, mean, 3 samples)"),
         (["--min", LOSS], 0, f"PASS loss {LOSS} >= min {LOSS} (ce, mean, 3 samples)"),
         (["--min", "1.1"], 1, f"FAIL loss {LOSS} < min 1.1 (ce, mean, 3 samples)"),
-        (["--min", "0.5", "--max", "1.5"], 0,
-         f"PASS loss {LOSS} <= max 1.5, >= min 0.5 (ce, mean, 3 samples)"),
+        (
+            ["--min", "0.5", "--max", "1.5"],
+            0,
+            f"PASS loss {LOSS} <= max 1.5, >= min 0.5 (ce, mean, 3 samples)",
+        ),
         (["--min", "0.5", "--max", "1.0"], 1, f"FAIL loss {LOSS} > max 1.0 (ce, mean, 3 samples)"),
     ],
 )

@@ -80,8 +80,9 @@ def test_csv_rows_parse_back():
 
 
 def test_seed000_probabilities_sum_and_gradient():
-    out = js("compute", s("seed000.npz"), "--input", "probs", "--reduction", "sum", "--grad",
-             "--quiet")
+    out = js(
+        "compute", s("seed000.npz"), "--input", "probs", "--reduction", "sum", "--grad", "--quiet"
+    )
     assert round(out["loss"], 10) == 22.6094161164
     z = np.load(s("seed000.npz"))
     assert np.allclose(np.array(out["grad"]), -z["targets"] / z["probs"], rtol=1e-12)
@@ -94,11 +95,13 @@ def test_seed001_csv_with_label_column():
 
 def test_seed002_bce_and_weights():
     bce = js("compute", s("bce.csv"), "--loss", "bce")
-    assert bce["loss"] == pytest.approx(ce_cli.binary_cross_entropy(
-        [0.1582, 0.4139, 0.2287], [0.0, 1.0, 0.0]), rel=1e-12)
+    assert bce["loss"] == pytest.approx(
+        ce_cli.binary_cross_entropy([0.1582, 0.4139, 0.2287], [0.0, 1.0, 0.0]), rel=1e-12
+    )
     w = js("compute", s("weighted.json"), "--weight", "0.6,0.38")
     assert w["loss"] == pytest.approx(
-        ce_cli.cross_entropy([[3.0, 4.0], [6.0, 9.0]], [1, 0], weight=[0.6, 0.38]), rel=1e-12)
+        ce_cli.cross_entropy([[3.0, 4.0], [6.0, 9.0]], [1, 0], weight=[0.6, 0.38]), rel=1e-12
+    )
     assert w["weight"] == [0.6, 0.38]
 
 
@@ -130,10 +133,21 @@ def test_k_dimensional_npz():
 def test_bce_logits_with_pos_weight_and_weight():
     z = np.load(s("multilabel.npz"))
     ref = ce_cli.binary_cross_entropy_with_logits(
-        z["logits"], z["targets"], weight=np.array([[1.0, 2.0, 0.5]]),
-        pos_weight=np.array([3.0, 1.0, 2.0]))
-    out = js("compute", s("multilabel.npz"), "--loss", "bce-logits", "--weight", "1,2,0.5",
-             "--pos-weight", "3,1,2")
+        z["logits"],
+        z["targets"],
+        weight=np.array([[1.0, 2.0, 0.5]]),
+        pos_weight=np.array([3.0, 1.0, 2.0]),
+    )
+    out = js(
+        "compute",
+        s("multilabel.npz"),
+        "--loss",
+        "bce-logits",
+        "--weight",
+        "1,2,0.5",
+        "--pos-weight",
+        "3,1,2",
+    )
     assert out["loss"] == pytest.approx(ref, rel=1e-12)
 
 
@@ -152,8 +166,10 @@ def test_nll_from_log_probs(tmp_path):
         (["--reduction", "sum"], {"reduction": "sum"}),
         (["--label-smoothing", "0.1"], {"label_smoothing": 0.1}),
         (["--ignore-index", "2"], {"ignore_index": 2}),
-        (["--weight", "1,2,3,4,5", "--label-smoothing", "0.2", "--ignore-index", "3"],
-         {"weight": [1, 2, 3, 4, 5], "label_smoothing": 0.2, "ignore_index": 3}),
+        (
+            ["--weight", "1,2,3,4,5", "--label-smoothing", "0.2", "--ignore-index", "3"],
+            {"weight": [1, 2, 3, 4, 5], "label_smoothing": 0.2, "ignore_index": 3},
+        ),
     ],
 )
 def test_options_match_core(opts, kw):
@@ -183,8 +199,9 @@ def test_stdin_pred_and_target():
     assert float(r.stdout) == pytest.approx(SEED001, rel=1e-15)
     buf = io.BytesIO()
     np.save(buf, np.load(s("labels.npy")))
-    r = runner.invoke(app, ["compute", s("logits.npy"), "-", "-f", "plain", "-q"],
-                      input=buf.getvalue())
+    r = runner.invoke(
+        app, ["compute", s("logits.npy"), "-", "-f", "plain", "-q"], input=buf.getvalue()
+    )
     assert r.exit_code == 0, r.stderr
     assert float(r.stdout) == SEED001
 
@@ -193,8 +210,17 @@ def test_nonfinite_json_values_are_strings(tmp_path):
     # probability 0 at the target: the loss is +inf, written as the string "inf"
     np.save(tmp_path / "p.npy", np.array([[0.0, 1.0], [0.5, 0.5]]))
     np.save(tmp_path / "t.npy", np.array([0, 1]))
-    r = ok("compute", tmp_path / "p.npy", tmp_path / "t.npy", "--input", "probs", "-p",
-           "-f", "json", "-q")
+    r = ok(
+        "compute",
+        tmp_path / "p.npy",
+        tmp_path / "t.npy",
+        "--input",
+        "probs",
+        "-p",
+        "-f",
+        "json",
+        "-q",
+    )
     out = json.loads(r.stdout)  # strict JSON: no bare Infinity
     assert "Infinity" not in r.stdout
     assert out["loss"] == "inf" and out["per_sample"][0] == "inf"

@@ -58,34 +58,90 @@ def _table(a, sep=",", header=None, labels=None) -> bytes:
 def _seeds():
     """Per format: (pred seeds, target seeds); a pred seed may hold its targets too."""
     seeds = {}
-    seeds["npy"] = ([_npy(LOGITS), _npy(PROBS), _npy(LOGITS.astype(np.float32))],
-                    [_npy(LABELS), _npy(BINARY), _npy(PROBS)])
-    seeds["npz"] = ([_npz(logits=LOGITS, labels=LABELS), _npz(probs=PROBS, targets=BINARY),
-                     _npz(logits=LOGITS, labels=np.array(["a", "b", "c", "b"]),
-                          classes=np.array(["a", "b", "c"]))],
-                    [_npz(labels=LABELS), _npz(targets=BINARY)])
+    seeds["npy"] = (
+        [_npy(LOGITS), _npy(PROBS), _npy(LOGITS.astype(np.float32))],
+        [_npy(LABELS), _npy(BINARY), _npy(PROBS)],
+    )
+    seeds["npz"] = (
+        [
+            _npz(logits=LOGITS, labels=LABELS),
+            _npz(probs=PROBS, targets=BINARY),
+            _npz(
+                logits=LOGITS,
+                labels=np.array(["a", "b", "c", "b"]),
+                classes=np.array(["a", "b", "c"]),
+            ),
+        ],
+        [_npz(labels=LABELS), _npz(targets=BINARY)],
+    )
     for fmt, sep in (("csv", ","), ("tsv", "\t")):
-        seeds[fmt] = ([_table(LOGITS, sep), _table(PROBS, sep),
-                       _table(LOGITS, sep, header=sep.join(["a", "b", "c", "label"]),
-                              labels=LABELS)],
-                      [_table(LABELS, sep), _table(BINARY, sep)])
-    seeds["json"] = ([json.dumps(LOGITS.tolist()).encode(),
-                      json.dumps({"logits": LOGITS.tolist(), "labels": LABELS.tolist()}).encode(),
-                      json.dumps({"probs": PROBS.tolist(), "targets": BINARY.tolist()}).encode()],
-                     [json.dumps(LABELS.tolist()).encode(), json.dumps(BINARY.tolist()).encode()])
-    seeds["jsonl"] = (["".join(json.dumps(r) + "\n" for r in LOGITS.tolist()).encode(),
-                       "".join(json.dumps({"logits": r, "label": int(t)}) + "\n"
-                               for r, t in zip(LOGITS.tolist(), LABELS)).encode()],
-                      ["".join(f"{int(t)}\n" for t in LABELS).encode(),
-                       "".join(json.dumps(r) + "\n" for r in BINARY.tolist()).encode()])
+        seeds[fmt] = (
+            [
+                _table(LOGITS, sep),
+                _table(PROBS, sep),
+                _table(LOGITS, sep, header=sep.join(["a", "b", "c", "label"]), labels=LABELS),
+            ],
+            [_table(LABELS, sep), _table(BINARY, sep)],
+        )
+    seeds["json"] = (
+        [
+            json.dumps(LOGITS.tolist()).encode(),
+            json.dumps({"logits": LOGITS.tolist(), "labels": LABELS.tolist()}).encode(),
+            json.dumps({"probs": PROBS.tolist(), "targets": BINARY.tolist()}).encode(),
+        ],
+        [json.dumps(LABELS.tolist()).encode(), json.dumps(BINARY.tolist()).encode()],
+    )
+    seeds["jsonl"] = (
+        [
+            "".join(json.dumps(r) + "\n" for r in LOGITS.tolist()).encode(),
+            "".join(
+                json.dumps({"logits": r, "label": int(t)}) + "\n"
+                for r, t in zip(LOGITS.tolist(), LABELS)
+            ).encode(),
+        ],
+        [
+            "".join(f"{int(t)}\n" for t in LABELS).encode(),
+            "".join(json.dumps(r) + "\n" for r in BINARY.tolist()).encode(),
+        ],
+    )
     return seeds
 
 
 SEEDS = _seeds()
-TOKENS = [b",", b"\t", b"\n", b'"', b"[", b"]", b"{", b"}", b":", b"x", b"-", b"1e999", b"NaN",
-          b"-inf", b"true", b"null", b"\x00", b"\xff", b"\xef\xbb\xbf", b"#", b"label", b" ",
-          b"[" * 40, b"99999999999999999999999", b"-1", b"7", b"0.5", b"\x93NUMPY",
-          b"PK\x03\x04", b"\x80\x04", b",,", b"1,2,3\n"]
+TOKENS = [
+    b",",
+    b"\t",
+    b"\n",
+    b'"',
+    b"[",
+    b"]",
+    b"{",
+    b"}",
+    b":",
+    b"x",
+    b"-",
+    b"1e999",
+    b"NaN",
+    b"-inf",
+    b"true",
+    b"null",
+    b"\x00",
+    b"\xff",
+    b"\xef\xbb\xbf",
+    b"#",
+    b"label",
+    b" ",
+    b"[" * 40,
+    b"99999999999999999999999",
+    b"-1",
+    b"7",
+    b"0.5",
+    b"\x93NUMPY",
+    b"PK\x03\x04",
+    b"\x80\x04",
+    b",,",
+    b"1,2,3\n",
+]
 
 
 @st.composite
@@ -105,20 +161,39 @@ def damaged(draw, seeds):
         elif op == "insert":
             data[pos:pos] = draw(st.binary(min_size=1, max_size=8))
         elif op == "delete":
-            del data[pos:pos + draw(st.integers(1, 16))]
+            del data[pos : pos + draw(st.integers(1, 16))]
         else:
             data[pos:pos] = draw(st.sampled_from(TOKENS))
     return bytes(data)
 
 
-OPTIONS = st.lists(st.sampled_from([
-    ("--loss", "nll"), ("--loss", "bce"), ("--loss", "bce-logits"), ("--input", "probs"),
-    ("--input", "log-probs"), ("--reduction", "sum"), ("--reduction", "none"),
-    ("--weight", "1,2,3"), ("--weight", "0.5"), ("--pos-weight", "1,2,3"),
-    ("--label-smoothing", "0.1"), ("--ignore-index", "1"), ("--ignore-index", "-1"),
-    ("--per-sample",), ("--grad",), ("--target-column", "label"), ("--target-key", "labels"),
-    ("--pred-key", "logits"), ("--quiet",),
-]), max_size=3, unique=True)
+OPTIONS = st.lists(
+    st.sampled_from(
+        [
+            ("--loss", "nll"),
+            ("--loss", "bce"),
+            ("--loss", "bce-logits"),
+            ("--input", "probs"),
+            ("--input", "log-probs"),
+            ("--reduction", "sum"),
+            ("--reduction", "none"),
+            ("--weight", "1,2,3"),
+            ("--weight", "0.5"),
+            ("--pos-weight", "1,2,3"),
+            ("--label-smoothing", "0.1"),
+            ("--ignore-index", "1"),
+            ("--ignore-index", "-1"),
+            ("--per-sample",),
+            ("--grad",),
+            ("--target-column", "label"),
+            ("--target-key", "labels"),
+            ("--pred-key", "logits"),
+            ("--quiet",),
+        ]
+    ),
+    max_size=3,
+    unique=True,
+)
 
 
 @pytest.fixture(scope="module")
@@ -167,8 +242,9 @@ def test_fuzz_command(workdir, fmt, data):
     preds, targets = SEEDS[fmt]
     other = data.draw(st.sampled_from(FORMATS), label="target format")
     pred = data.draw(damaged(preds), label="pred")
-    mode = data.draw(st.sampled_from(["own", "file", "damaged", "stdin-pred", "stdin-target"]),
-                     label="mode")
+    mode = data.draw(
+        st.sampled_from(["own", "file", "damaged", "stdin-pred", "stdin-target"]), label="mode"
+    )
     files, stdin, args = [], None, []
     if mode == "stdin-pred":
         stdin = pred
@@ -181,8 +257,11 @@ def test_fuzz_command(workdir, fmt, data):
         args.append(str(p))
     if mode != "own":
         tseeds = SEEDS[other][1]
-        target = (data.draw(damaged(tseeds), label="target") if mode != "file"
-                  else data.draw(st.sampled_from(tseeds), label="target"))
+        target = (
+            data.draw(damaged(tseeds), label="target")
+            if mode != "file"
+            else data.draw(st.sampled_from(tseeds), label="target")
+        )
         if mode == "stdin-target":
             stdin = target
             args.append("-")
@@ -192,8 +271,9 @@ def test_fuzz_command(workdir, fmt, data):
             args.append(str(t))
     for opt in data.draw(OPTIONS, label="options"):
         args += opt
-    command = data.draw(st.sampled_from(["compute", "compute", "compute", "check"]),
-                        label="command")
+    command = data.draw(
+        st.sampled_from(["compute", "compute", "compute", "check"]), label="command"
+    )
     if command == "check":
         args = [a for a in args if a not in ("--per-sample", "--grad")]
         args += ["--max", "1.5"]

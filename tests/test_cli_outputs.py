@@ -8,8 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 import ce_cli
-from ce_cli.cli import progress
-from ce_cli.cli import app
+from ce_cli.cli import app, progress
 
 runner = CliRunner()
 
@@ -42,8 +41,18 @@ def test_save_grad_equals_in_memory_gradient_in_input_dtype(pair):
 
 def test_grad_dtype_float64_and_grad_shown_from_saved_file(pair):
     d, x, t = pair
-    r = run("compute", d / "x.npy", d / "t.npy", "--save-grad", d / "g.npy", "--grad-dtype",
-            "float64", "--grad", "-f", "json")
+    r = run(
+        "compute",
+        d / "x.npy",
+        d / "t.npy",
+        "--save-grad",
+        d / "g.npy",
+        "--grad-dtype",
+        "float64",
+        "--grad",
+        "-f",
+        "json",
+    )
     assert r.exit_code == 0, r.stderr
     ref = ce_cli.evaluate("ce", x, t, grad=True)
     assert np.array_equal(np.load(d / "g.npy"), ref.grad)
@@ -57,7 +66,9 @@ def test_save_per_sample(pair, suffix):
     r = run("compute", d / "x.npy", d / "t.npy", "--save-per-sample", path, "-p", "-f", "json")
     assert r.exit_code == 0, r.stderr
     ref = ce_cli.evaluate("ce", x, t, reduction="none")
-    saved = np.load(path) if suffix == ".npy" else np.loadtxt(path, delimiter=",", skiprows=1)[:, -1]
+    saved = (
+        np.load(path) if suffix == ".npy" else np.loadtxt(path, delimiter=",", skiprows=1)[:, -1]
+    )
     assert np.array_equal(saved, ref.per_element)
     assert json.loads(r.stdout)["per_sample"] == ref.per_element.tolist()
 
@@ -66,8 +77,20 @@ def test_threads_do_not_change_a_bit(pair):
     d, _, _ = pair
     outs = []
     for n in ("1", "2", "3"):
-        r = run("compute", d / "x.npy", d / "t.npy", "--threads", n, "-g", "-r", "sum",
-                "-f", "json", "-s", "0.1")
+        r = run(
+            "compute",
+            d / "x.npy",
+            d / "t.npy",
+            "--threads",
+            n,
+            "-g",
+            "-r",
+            "sum",
+            "-f",
+            "json",
+            "-s",
+            "0.1",
+        )
         assert r.exit_code == 0, r.stderr
         outs.append(r.stdout)
     assert outs[0] == outs[1] == outs[2]

@@ -57,8 +57,11 @@ def _args(case):
 
 def close(actual, expected):
     np.testing.assert_allclose(
-        np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64),
-        rtol=RTOL, atol=ATOL, equal_nan=True,
+        np.asarray(actual, dtype=np.float64),
+        np.asarray(expected, dtype=np.float64),
+        rtol=RTOL,
+        atol=ATOL,
+        equal_nan=True,
     )
 
 
@@ -118,6 +121,7 @@ def test_bce_gradient_floor_is_torchs_float32_epsilon():
     assert len(cases) == 3
     for case in cases:
         x, t, kw = _args(case)
-        np.testing.assert_allclose(ce_cli.binary_cross_entropy_grad(x, t, **kw),
-                                   decode(case["grad"]), rtol=1e-13, atol=0)
+        np.testing.assert_allclose(
+            ce_cli.binary_cross_entropy_grad(x, t, **kw), decode(case["grad"]), rtol=1e-13, atol=0
+        )
     assert ce_cli.binary_cross_entropy_grad([0.0], [1.0]).tolist() == [-1000000003995.8029]

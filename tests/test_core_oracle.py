@@ -11,8 +11,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import ce_cli  # noqa: E402
 from make_golden import ce_from_log, torch_reference  # noqa: E402
+
+import ce_cli  # noqa: E402
 
 RTOL, ATOL = 1e-6, 1e-9
 FNS = (
@@ -28,8 +29,11 @@ CASES_PER_FN = 120
 
 def close(actual, expected, rtol=RTOL, atol=ATOL):
     np.testing.assert_allclose(
-        np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64),
-        rtol=rtol, atol=atol, equal_nan=True,
+        np.asarray(actual, dtype=np.float64),
+        np.asarray(expected, dtype=np.float64),
+        rtol=rtol,
+        atol=atol,
+        equal_nan=True,
     )
 
 
@@ -51,7 +55,7 @@ def draw(fn, seed):
             x = rng.normal(0.0, 4.0, shape)
         t = rng.random(shape) if rng.random() < 0.5 else rng.integers(0, 2, shape).astype(float)
         if ndim and rng.random() < 0.5:
-            wshape = shape[-int(rng.integers(1, ndim + 1)):]
+            wshape = shape[-int(rng.integers(1, ndim + 1)) :]
             kw["weight"] = rng.uniform(0.0, 2.0, wshape)
         if fn == "binary_cross_entropy_with_logits" and ndim and rng.random() < 0.6:
             kw["pos_weight"] = rng.uniform(0.1, 3.0, shape[-1:])
@@ -161,8 +165,9 @@ def test_hundred_thousand_samples(dtype, reduction):
     y = rng.random((n, c))
     xb = rng.normal(0.0, 5.0, (n, c)).astype(dtype)
     kwb = {"reduction": reduction, "pos_weight": rng.uniform(0.5, 2.0, c)}
-    value, _, grad = torch_reference("binary_cross_entropy_with_logits", xb.astype(np.float64), y,
-                                     **kwb)
+    value, _, grad = torch_reference(
+        "binary_cross_entropy_with_logits", xb.astype(np.float64), y, **kwb
+    )
     close(ce_cli.binary_cross_entropy_with_logits(xb, y, **kwb), value, rtol=1e-12, atol=0)
     close(ce_cli.binary_cross_entropy_with_logits_grad(xb, y, **kwb), grad)
 
@@ -187,13 +192,17 @@ def test_extreme_logits_bce_with_logits(scale):
     t = rng.random((5, 3))
     t[0] = [0.0, 1.0, 0.5]
     for red in ("mean", "sum", "none"):
-        check("binary_cross_entropy_with_logits", x, t,
-              {"reduction": red, "pos_weight": rng.uniform(0.5, 2.0, 3), "weight": rng.random(3)})
+        check(
+            "binary_cross_entropy_with_logits",
+            x,
+            t,
+            {"reduction": red, "pos_weight": rng.uniform(0.5, 2.0, 3), "weight": rng.random(3)},
+        )
 
 
 def test_extreme_probabilities_bce():
     """Probabilities at and next to 0 and 1: torch's -100 log clamp and 1e-12 gradient floor."""
-    x = np.array([0.0, 1e-300, 1e-50, 1e-13, 1e-12, 0.5, 1 - 1e-12, 1 - 2 ** -53, 1.0])
+    x = np.array([0.0, 1e-300, 1e-50, 1e-13, 1e-12, 0.5, 1 - 1e-12, 1 - 2**-53, 1.0])
     for tv in (0.0, 0.3, 1.0):
         t = np.full_like(x, tv)
         for red in ("mean", "sum", "none"):

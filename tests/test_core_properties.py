@@ -62,10 +62,18 @@ def test_ce_shift_invariance(seed, n, c, d, eps, weighted, soft):
     if weighted:
         kw["weight"] = rng.uniform(0.1, 2.0, c)
     shifted = x + rng.uniform(-50, 50, (n, 1) + d)
-    np.testing.assert_allclose(ce_cli.cross_entropy(shifted, t, **kw),
-                               ce_cli.cross_entropy(x, t, **kw), rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(ce_cli.cross_entropy_grad(shifted, t, **kw),
-                               ce_cli.cross_entropy_grad(x, t, **kw), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        ce_cli.cross_entropy(shifted, t, **kw),
+        ce_cli.cross_entropy(x, t, **kw),
+        rtol=1e-9,
+        atol=1e-9,
+    )
+    np.testing.assert_allclose(
+        ce_cli.cross_entropy_grad(shifted, t, **kw),
+        ce_cli.cross_entropy_grad(x, t, **kw),
+        rtol=1e-9,
+        atol=1e-12,
+    )
 
 
 @SETTINGS
@@ -185,8 +193,17 @@ def _fd_problem(fn, rng, n, c, d, eps, weighted, soft):
 
 
 @SETTINGS
-@given(seeds, n_rows, n_classes, spatial, smoothing, st.booleans(), st.booleans(),
-       st.sampled_from(FNS), st.sampled_from(["mean", "sum"]))
+@given(
+    seeds,
+    n_rows,
+    n_classes,
+    spatial,
+    smoothing,
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from(FNS),
+    st.sampled_from(["mean", "sum"]),
+)
 def test_gradient_matches_central_differences(seed, n, c, d, eps, weighted, soft, fn, red):
     rng = np.random.default_rng(seed)
     x, t, kw = _fd_problem(fn, rng, min(n, 3), min(c, 4), d[:1], eps, weighted, soft)
@@ -201,8 +218,15 @@ def test_gradient_matches_central_differences(seed, n, c, d, eps, weighted, soft
 
 
 @SETTINGS
-@given(seeds, n_rows, n_classes, spatial, smoothing, st.booleans(),
-       st.sampled_from(["cross_entropy", "cross_entropy_probs", "nll_loss"]))
+@given(
+    seeds,
+    n_rows,
+    n_classes,
+    spatial,
+    smoothing,
+    st.booleans(),
+    st.sampled_from(["cross_entropy", "cross_entropy_probs", "nll_loss"]),
+)
 def test_index_targets_equal_one_hot_probabilities(seed, n, c, d, eps, weighted, fn):
     """Index targets and their one-hot probabilities give the same values and gradients.
 
@@ -227,13 +251,22 @@ def test_index_targets_equal_one_hot_probabilities(seed, n, c, d, eps, weighted,
         reds.append("mean")
     f, fg = getattr(ce_cli, fn), getattr(ce_cli, fn + "_grad")
     for red in reds:
-        np.testing.assert_allclose(f(x, one_hot, reduction=red, **kw),
-                                   f(x, t, reduction=red, **kw), rtol=1e-12, atol=1e-14)
-        np.testing.assert_allclose(fg(x, one_hot, reduction=red, **kw),
-                                   fg(x, t, reduction=red, **kw), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(
+            f(x, one_hot, reduction=red, **kw), f(x, t, reduction=red, **kw), rtol=1e-12, atol=1e-14
+        )
+        np.testing.assert_allclose(
+            fg(x, one_hot, reduction=red, **kw),
+            fg(x, t, reduction=red, **kw),
+            rtol=1e-12,
+            atol=1e-14,
+        )
     # integer one-hot arrays are taken as probabilities too
-    np.testing.assert_allclose(f(x, one_hot.astype(np.int64), reduction="sum", **kw),
-                               f(x, t, reduction="sum", **kw), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        f(x, one_hot.astype(np.int64), reduction="sum", **kw),
+        f(x, t, reduction="sum", **kw),
+        rtol=1e-12,
+        atol=1e-14,
+    )
     if weighted:
         # the documented difference in the mean's denominator, exactly
         w = kw["weight"]
@@ -243,8 +276,9 @@ def test_index_targets_equal_one_hot_probabilities(seed, n, c, d, eps, weighted,
 
 
 @SETTINGS
-@given(seeds, st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple), st.booleans(),
-       reductions)
+@given(
+    seeds, st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple), st.booleans(), reductions
+)
 def test_bce_with_logits_is_bce_of_sigmoid(seed, shape, weighted, red):
     rng = np.random.default_rng(seed)
     x = rng.uniform(-12.0, 12.0, shape)  # far from the -100 clamp of bce's logs
@@ -253,12 +287,19 @@ def test_bce_with_logits_is_bce_of_sigmoid(seed, shape, weighted, red):
     kw = {"reduction": red}
     if weighted:
         kw["weight"] = rng.uniform(0.1, 2.0, shape[-1:])
-    np.testing.assert_allclose(ce_cli.binary_cross_entropy_with_logits(x, t, **kw),
-                               ce_cli.binary_cross_entropy(p, t, **kw), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        ce_cli.binary_cross_entropy_with_logits(x, t, **kw),
+        ce_cli.binary_cross_entropy(p, t, **kw),
+        rtol=1e-9,
+        atol=1e-12,
+    )
     # chain rule: d/dx = d/dp * p (1 - p)
-    np.testing.assert_allclose(ce_cli.binary_cross_entropy_with_logits_grad(x, t, **kw),
-                               ce_cli.binary_cross_entropy_grad(p, t, **kw) * p * (1 - p),
-                               rtol=1e-8, atol=1e-14)
+    np.testing.assert_allclose(
+        ce_cli.binary_cross_entropy_with_logits_grad(x, t, **kw),
+        ce_cli.binary_cross_entropy_grad(p, t, **kw) * p * (1 - p),
+        rtol=1e-8,
+        atol=1e-14,
+    )
 
 
 @SETTINGS
@@ -270,12 +311,18 @@ def test_ce_of_logits_is_ce_of_their_softmax(seed, n, c, eps, weighted):
     kw = {"label_smoothing": eps, "reduction": "none"}
     if weighted:
         kw["weight"] = rng.uniform(0.1, 2.0, c)
-    np.testing.assert_allclose(ce_cli.cross_entropy(x, t, **kw),
-                               ce_cli.cross_entropy_probs(softmax(x), t, **kw),
-                               rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(ce_cli.cross_entropy(x, t, **kw),
-                               ce_cli.evaluate("ce", np.log(softmax(x)), t, input_kind="log-probs",
-                                               **kw).value, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        ce_cli.cross_entropy(x, t, **kw),
+        ce_cli.cross_entropy_probs(softmax(x), t, **kw),
+        rtol=1e-10,
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        ce_cli.cross_entropy(x, t, **kw),
+        ce_cli.evaluate("ce", np.log(softmax(x)), t, input_kind="log-probs", **kw).value,
+        rtol=1e-10,
+        atol=1e-12,
+    )
 
 
 def test_zero_probability_without_target_mass_adds_nothing():
@@ -301,9 +348,18 @@ def _same(a, b):
 
 
 @SETTINGS
-@given(seeds, st.integers(2, 40), n_classes, spatial, smoothing, st.booleans(), st.booleans(),
-       st.sampled_from(["ce", "nll", "bce", "bce-logits"]), reductions,
-       st.lists(st.integers(1, 17), min_size=1, max_size=3))
+@given(
+    seeds,
+    st.integers(2, 40),
+    n_classes,
+    spatial,
+    smoothing,
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from(["ce", "nll", "bce", "bce-logits"]),
+    reductions,
+    st.lists(st.integers(1, 17), min_size=1, max_size=3),
+)
 def test_block_rows_do_not_change_results(seed, n, c, d, eps, weighted, soft, loss, red, sizes):
     rng = np.random.default_rng(seed)
     shape = (n, c) + d
@@ -319,20 +375,27 @@ def test_block_rows_do_not_change_results(seed, n, c, d, eps, weighted, soft, lo
         x = logits(rng, shape)
         if loss == "nll":
             x = np.log(softmax(x))
-        t = simplex(rng, shape) if soft else np.where(rng.random((n,) + d) < 0.2, -100,
-                                                      rng.integers(0, c, (n,) + d))
+        t = (
+            simplex(rng, shape)
+            if soft
+            else np.where(rng.random((n,) + d) < 0.2, -100, rng.integers(0, c, (n,) + d))
+        )
         if loss == "ce":
             kw["label_smoothing"] = eps
         if weighted:
             kw["weight"] = rng.uniform(0.1, 2.0, c)
     # small segments, so that block sizes really split the rows and the sums
     with mock.patch.object(core.problem, "SEGMENT_ELEMENTS", c):
-        ref = ce_cli.evaluate(loss, x, t, grad=True, per_element=True, block_elements=n * x[0].size, **kw)
+        ref = ce_cli.evaluate(
+            loss, x, t, grad=True, per_element=True, block_elements=n * x[0].size, **kw
+        )
         p = core.plan(LossSpec(loss, **kw), x, t)
         assert p.segment_rows == 1
         for rows in sizes:
             assert len(list(core.block_bounds(p, rows))) == -(-n // rows)
-            r = ce_cli.evaluate(loss, x, t, grad=True, per_element=True, block_elements=rows * x[0].size, **kw)
+            r = ce_cli.evaluate(
+                loss, x, t, grad=True, per_element=True, block_elements=rows * x[0].size, **kw
+            )
             assert _same(r.loss, ref.loss)
             assert r.total == ref.total
             assert np.array_equal(r.per_element, ref.per_element)
@@ -346,9 +409,12 @@ def test_block_rows_real_segment_size():
     t = rng.integers(0, 3, (9, 64, 64))
     p = core.plan(LossSpec("ce"), x, t)
     assert p.segment_rows == 1
-    results = [ce_cli.evaluate("ce", x, t, grad=True, block_elements=b and b * x[0].size,
-                                label_smoothing=0.1)
-               for b in (None, 1, 2, 4, 9)]
+    results = [
+        ce_cli.evaluate(
+            "ce", x, t, grad=True, block_elements=b and b * x[0].size, label_smoothing=0.1
+        )
+        for b in (None, 1, 2, 4, 9)
+    ]
     for r in results[1:]:
         assert r.loss == results[0].loss
         assert np.array_equal(r.grad, results[0].grad)

@@ -48,22 +48,46 @@ def test_celosserror_is_a_valueerror():
 @pytest.mark.parametrize(
     "loss, x, t, message",
     [
-        ("ce", np.zeros((2, 2)), np.zeros(3, int),
-         "target has shape (3,) but input has shape (2, 2); expected (2,) for class indices or "
-         "(2, 2) for class probabilities"),
-        ("ce", np.zeros((1, 2)), np.zeros((2, 2)),
-         "target has shape (2, 2) but input has shape (1, 2); expected (1,) for class indices or "
-         "(1, 2) for class probabilities"),
-        ("nll", np.zeros((2, 3, 4)), np.zeros((2, 3), int),
-         "target has shape (2, 3) but input has shape (2, 3, 4); expected (2, 4) for class "
-         "indices or (2, 3, 4) for class probabilities"),
-        ("ce", np.zeros(3), np.zeros(2, int),
-         "target has shape (2,) but input has shape (3,); expected () for class indices or (3,) "
-         "for class probabilities"),
-        ("bce", np.full(2, 0.5), np.zeros(3), "target has shape (3,) but input has shape (2,); "
-         "bce needs the same shape"),
-        ("bce-logits", np.zeros((1, 2)), np.zeros(2), "target has shape (2,) but input has shape "
-         "(1, 2); bce-logits needs the same shape"),
+        (
+            "ce",
+            np.zeros((2, 2)),
+            np.zeros(3, int),
+            "target has shape (3,) but input has shape (2, 2); expected (2,) for class indices or "
+            "(2, 2) for class probabilities",
+        ),
+        (
+            "ce",
+            np.zeros((1, 2)),
+            np.zeros((2, 2)),
+            "target has shape (2, 2) but input has shape (1, 2); expected (1,) for class indices or "
+            "(1, 2) for class probabilities",
+        ),
+        (
+            "nll",
+            np.zeros((2, 3, 4)),
+            np.zeros((2, 3), int),
+            "target has shape (2, 3) but input has shape (2, 3, 4); expected (2, 4) for class "
+            "indices or (2, 3, 4) for class probabilities",
+        ),
+        (
+            "ce",
+            np.zeros(3),
+            np.zeros(2, int),
+            "target has shape (2,) but input has shape (3,); expected () for class indices or (3,) "
+            "for class probabilities",
+        ),
+        (
+            "bce",
+            np.full(2, 0.5),
+            np.zeros(3),
+            "target has shape (3,) but input has shape (2,); bce needs the same shape",
+        ),
+        (
+            "bce-logits",
+            np.zeros((1, 2)),
+            np.zeros(2),
+            "target has shape (2,) but input has shape (1, 2); bce-logits needs the same shape",
+        ),
     ],
 )
 def test_shape_mismatch(loss, x, t, message):
@@ -72,8 +96,10 @@ def test_shape_mismatch(loss, x, t, message):
 
 
 def test_input_without_classes():
-    with raises("input is a single number; expected class scores of shape (C,), (N, C) or "
-                "(N, C, d1, ...)", "input"):
+    with raises(
+        "input is a single number; expected class scores of shape (C,), (N, C) or (N, C, d1, ...)",
+        "input",
+    ):
         ce_cli.cross_entropy(3.0, 0)
     with raises("input has shape (2, 0): no classes", "input"):
         ce_cli.cross_entropy(np.zeros((2, 0)), [0, 0])
@@ -149,8 +175,11 @@ def test_probabilities_outside_0_1():
     [
         ("bce", [[0.0, 1.5]], "target[0, 1] is 1.5; bce expects targets between 0 and 1"),
         ("bce", [[-0.5, 1.0]], "target[0, 0] is -0.5; bce expects targets between 0 and 1"),
-        ("bce-logits", [[0.0, 2.0]],
-         "target[0, 1] is 2; bce-logits expects targets between 0 and 1"),
+        (
+            "bce-logits",
+            [[0.0, 2.0]],
+            "target[0, 1] is 2; bce-logits expects targets between 0 and 1",
+        ),
         ("bce", [[0.0, nan]], "target[0, 1] is nan; expected finite probabilities"),
         ("bce-logits", [[inf, 0.0]], "target[0, 0] is inf; expected finite probabilities"),
     ],
@@ -195,11 +224,14 @@ def test_infinite_logits():
 
 
 def test_weight_of_wrong_length():
-    with raises("weight has 2 entries but the input has 3 classes; expected one weight per class",
-                "weight"):
+    with raises(
+        "weight has 2 entries but the input has 3 classes; expected one weight per class", "weight"
+    ):
         ce_cli.cross_entropy(np.zeros((2, 3)), [0, 1], weight=[1.0, 2.0])
-    with raises("weight has shape (1, 3) but the input has 3 classes; expected one weight per "
-                "class", "weight"):
+    with raises(
+        "weight has shape (1, 3) but the input has 3 classes; expected one weight per class",
+        "weight",
+    ):
         ce_cli.nll_loss(np.zeros((2, 3)), [0, 1], weight=[[1.0, 2.0, 3.0]])
 
 
@@ -211,17 +243,24 @@ def test_non_finite_weight():
 
 
 def test_pos_weight_not_broadcastable():
-    with raises("pos_weight has shape (2,), which does not broadcast to the input's shape (2, 3)",
-                "pos_weight"):
-        ce_cli.binary_cross_entropy_with_logits(np.zeros((2, 3)), np.zeros((2, 3)),
-                                                pos_weight=[1, 2])
+    with raises(
+        "pos_weight has shape (2,), which does not broadcast to the input's shape (2, 3)",
+        "pos_weight",
+    ):
+        ce_cli.binary_cross_entropy_with_logits(
+            np.zeros((2, 3)), np.zeros((2, 3)), pos_weight=[1, 2]
+        )
     # broadcasting must not grow the input
-    with raises("pos_weight has shape (2, 1, 3), which does not broadcast to the input's shape "
-                "(2, 3)", "pos_weight"):
-        ce_cli.binary_cross_entropy_with_logits(np.zeros((2, 3)), np.zeros((2, 3)),
-                                                pos_weight=np.ones((2, 1, 3)))
-    with raises("weight has shape (3, 1), which does not broadcast to the input's shape (2, 3)",
-                "weight"):
+    with raises(
+        "pos_weight has shape (2, 1, 3), which does not broadcast to the input's shape (2, 3)",
+        "pos_weight",
+    ):
+        ce_cli.binary_cross_entropy_with_logits(
+            np.zeros((2, 3)), np.zeros((2, 3)), pos_weight=np.ones((2, 1, 3))
+        )
+    with raises(
+        "weight has shape (3, 1), which does not broadcast to the input's shape (2, 3)", "weight"
+    ):
         ce_cli.binary_cross_entropy(np.full((2, 3), 0.5), np.zeros((2, 3)), weight=np.ones((3, 1)))
 
 
@@ -242,8 +281,9 @@ def test_options_that_do_not_apply():
 # Options
 
 
-@pytest.mark.parametrize("value, shown", [(-0.1, "-0.1"), (1.5, "1.5"), (-1e-12, "-1e-12"),
-                                          (nan, "nan"), ("2", "2.0")])
+@pytest.mark.parametrize(
+    "value, shown", [(-0.1, "-0.1"), (1.5, "1.5"), (-1e-12, "-1e-12"), (nan, "nan"), ("2", "2.0")]
+)
 def test_label_smoothing_outside_0_1(value, shown):
     with raises(f"label_smoothing must be between 0.0 and 1.0; got {shown}", "label_smoothing"):
         ce_cli.cross_entropy([[1.0, 2.0]], [0], label_smoothing=value)
@@ -268,8 +308,11 @@ def test_ignore_index_not_an_integer(value):
 
 @pytest.mark.parametrize("ii", [0, 1, 5])
 def test_ignore_index_with_probability_targets(ii):
-    with raises(f"ignore_index={ii} cannot be used with probability targets (target has the "
-                "input's shape); as in torch it must be negative", "ignore_index"):
+    with raises(
+        f"ignore_index={ii} cannot be used with probability targets (target has the "
+        "input's shape); as in torch it must be negative",
+        "ignore_index",
+    ):
         ce_cli.cross_entropy([[0.5, 0.5]], [[0.5, 0.5]], ignore_index=ii)
     # a negative one is accepted, and ignored
     loss = ce_cli.cross_entropy([[0.5, 0.5]], [[0.5, 0.5]], ignore_index=-1)
@@ -281,8 +324,11 @@ def test_ignore_index_with_probability_targets(ii):
     [
         ({"loss": "xe"}, "loss must be one of ce, nll, bce, bce-logits; got 'xe'", "loss"),
         ({"reduction": "avg"}, "reduction must be one of mean, sum, none; got 'avg'", "reduction"),
-        ({"input_kind": "softmax"},
-         "input_kind must be one of logits, probs, log-probs; got 'softmax'", "input_kind"),
+        (
+            {"input_kind": "softmax"},
+            "input_kind must be one of logits, probs, log-probs; got 'softmax'",
+            "input_kind",
+        ),
     ],
 )
 def test_unknown_names(kw, message, source):
@@ -345,8 +391,10 @@ def test_integer_and_boolean_inputs_are_numbers():
 
 
 def _modules_after(statement):
-    code = (f"import sys; {statement}; "
-            "print(','.join(m for m in ('typer', 'rich', 'numpy') if m in sys.modules))")
+    code = (
+        f"import sys; {statement}; "
+        "print(','.join(m for m in ('typer', 'rich', 'numpy') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return set(filter(None, out.stdout.strip().split(",")))
 

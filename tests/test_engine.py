@@ -7,11 +7,19 @@ from ce_cli import CeLossError, core
 from ce_cli.settings import LossSpec, OutputSettings
 
 CLI_NAMES = {
-    "input": "logits.npy", "the_input": "logits.npy", "the_input_shape": "the shape of logits.npy",
-    "target": "labels.npy", "other_input": "logits.npy", "weight": "--weight",
-    "pos_weight": "--pos-weight", "label_smoothing": "--label-smoothing",
-    "ignore_index": "--ignore-index", "workers": "--threads", "grad_dtype": "--grad-dtype",
-    "loss": "--loss", "input_kind": "--input",
+    "input": "logits.npy",
+    "the_input": "logits.npy",
+    "the_input_shape": "the shape of logits.npy",
+    "target": "labels.npy",
+    "other_input": "logits.npy",
+    "weight": "--weight",
+    "pos_weight": "--pos-weight",
+    "label_smoothing": "--label-smoothing",
+    "ignore_index": "--ignore-index",
+    "workers": "--threads",
+    "grad_dtype": "--grad-dtype",
+    "loss": "--loss",
+    "input_kind": "--input",
 }
 
 
@@ -25,7 +33,7 @@ class HeadTail:
         self.bounds.append((start, stop))
         rows = list(block.grad)
         self.head = (self.head + rows)[: self.k]
-        self.tail = (self.tail + rows)[-self.k:]
+        self.tail = (self.tail + rows)[-self.k :]
 
     def close(self):
         self.state = "closed"
@@ -42,8 +50,9 @@ def test_extra_sink_sees_every_block_in_row_order(tmp_path):
     x = rng.normal(0, 2, (5000, 70)).astype(np.float32)
     t = rng.integers(0, 70, 5000)
     sink = HeadTail(3)
-    out = OutputSettings(grad=True, save_grad=str(tmp_path / "g.npy"), workers=2,
-                         block_elements=1 << 14)
+    out = OutputSettings(
+        grad=True, save_grad=str(tmp_path / "g.npy"), workers=2, block_elements=1 << 14
+    )
     r = core.run(LossSpec(), x, t, out, sinks=[sink])
     assert sink.state == "published"
     assert sink.bounds[0][0] == 0 and sink.bounds[-1][1] == 5000 and len(sink.bounds) > 2
@@ -60,9 +69,13 @@ def test_sinks_are_discarded_on_error(tmp_path):
     x[2500, 1] = np.nan
     sink = HeadTail(1)
     with pytest.raises(CeLossError, match=r"^input\[2500, 1\] is NaN$"):
-        core.run(LossSpec(), x, np.zeros(3000, int),
-                 OutputSettings(save_grad=str(tmp_path / "g.npy"), block_elements=800),
-                 sinks=[sink])
+        core.run(
+            LossSpec(),
+            x,
+            np.zeros(3000, int),
+            OutputSettings(save_grad=str(tmp_path / "g.npy"), block_elements=800),
+            sinks=[sink],
+        )
     assert sink.state == "discarded"
     assert list(tmp_path.iterdir()) == []
 
@@ -70,32 +83,51 @@ def test_sinks_are_discarded_on_error(tmp_path):
 @pytest.mark.parametrize(
     "call, library, cli",
     [
-        (lambda: core.evaluate("ce", np.zeros((2, 3)), [0, 5]),
-         "target[1] is class 5, outside 0..2 (3 classes)",
-         "labels.npy: target[1] is class 5, outside 0..2 (3 classes)"),
-        (lambda: core.evaluate("ce", np.zeros((2, 3)), np.zeros((2, 3)), ignore_index=0),
-         "ignore_index=0 cannot be used with probability targets (target has the input's "
-         "shape); as in torch it must be negative",
-         "--ignore-index=0 cannot be used with probability targets (target has the shape of "
-         "logits.npy); as in torch it must be negative"),
-        (lambda: core.evaluate("nll", np.zeros((2, 3)), [0, 1], input_kind="logits"),
-         "loss 'nll' takes log-probs as input, not logits",
-         "--loss nll takes log-probs, not --input logits"),
-        (lambda: core.evaluate("ce", np.zeros((2, 3)), [0, 1], weight=[1.0, 2.0]),
-         "weight has 2 entries but the input has 3 classes; expected one weight per class",
-         "--weight has 2 entries but logits.npy has 3 classes; expected one weight per class"),
-        (lambda: core.evaluate("bce", np.full((2, 3), 0.5), np.zeros((2, 3)),
-                               weight=[1.0, 2.0], weight_per_class=True),
-         "weight has 2 values but the input has 3 classes (dimension 1 of shape (2, 3))",
-         "--weight has 2 values but logits.npy has 3 classes (dimension 1 of shape (2, 3))"),
-        (lambda: core.evaluate("ce", np.zeros((2, 3)), [0, 1, 2]),
-         "target has shape (3,) but input has shape (2, 3); expected (2,) for class indices or "
-         "(2, 3) for class probabilities",
-         "labels.npy: target has shape (3,) but logits.npy has shape (2, 3); expected (2,) for "
-         "class indices or (2, 3) for class probabilities"),
-        (lambda: core.evaluate("ce", np.full((1, 2), -np.inf), [0]),
-         "input[0]: every class logit is -inf; the softmax is undefined",
-         "logits.npy: input[0]: every class logit is -inf; the softmax is undefined"),
+        (
+            lambda: core.evaluate("ce", np.zeros((2, 3)), [0, 5]),
+            "target[1] is class 5, outside 0..2 (3 classes)",
+            "labels.npy: target[1] is class 5, outside 0..2 (3 classes)",
+        ),
+        (
+            lambda: core.evaluate("ce", np.zeros((2, 3)), np.zeros((2, 3)), ignore_index=0),
+            "ignore_index=0 cannot be used with probability targets (target has the input's "
+            "shape); as in torch it must be negative",
+            "--ignore-index=0 cannot be used with probability targets (target has the shape of "
+            "logits.npy); as in torch it must be negative",
+        ),
+        (
+            lambda: core.evaluate("nll", np.zeros((2, 3)), [0, 1], input_kind="logits"),
+            "loss 'nll' takes log-probs as input, not logits",
+            "--loss nll takes log-probs, not --input logits",
+        ),
+        (
+            lambda: core.evaluate("ce", np.zeros((2, 3)), [0, 1], weight=[1.0, 2.0]),
+            "weight has 2 entries but the input has 3 classes; expected one weight per class",
+            "--weight has 2 entries but logits.npy has 3 classes; expected one weight per class",
+        ),
+        (
+            lambda: core.evaluate(
+                "bce",
+                np.full((2, 3), 0.5),
+                np.zeros((2, 3)),
+                weight=[1.0, 2.0],
+                weight_per_class=True,
+            ),
+            "weight has 2 values but the input has 3 classes (dimension 1 of shape (2, 3))",
+            "--weight has 2 values but logits.npy has 3 classes (dimension 1 of shape (2, 3))",
+        ),
+        (
+            lambda: core.evaluate("ce", np.zeros((2, 3)), [0, 1, 2]),
+            "target has shape (3,) but input has shape (2, 3); expected (2,) for class indices or "
+            "(2, 3) for class probabilities",
+            "labels.npy: target has shape (3,) but logits.npy has shape (2, 3); expected (2,) for "
+            "class indices or (2, 3) for class probabilities",
+        ),
+        (
+            lambda: core.evaluate("ce", np.full((1, 2), -np.inf), [0]),
+            "input[0]: every class logit is -inf; the softmax is undefined",
+            "logits.npy: input[0]: every class logit is -inf; the softmax is undefined",
+        ),
     ],
 )
 def test_messages_in_library_and_command_line_names(call, library, cli):

@@ -15,12 +15,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_stream import assert_same, same
 
 from ce_cli import core
-from ce_cli.settings import LossSpec
 from ce_cli.errors import CeLossError
-
-from test_stream import assert_same, same
+from ce_cli.settings import LossSpec
 
 BOUND = 3.1e-7  # the relative error _nll_float32 promises
 
@@ -159,8 +158,14 @@ def test_same_loss_with_and_without_the_gradient():
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])  # examples: conftest.py
-@given(st.integers(0, 2**32 - 1), st.integers(1, 90), st.sampled_from([64, 65, 200]),
-       st.integers(1, 40), st.integers(1, 3), st.booleans())
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 90),
+    st.sampled_from([64, 65, 200]),
+    st.integers(1, 40),
+    st.integers(1, 3),
+    st.booleans(),
+)
 def test_same_bits_any_block_any_threads(seed, n, c, rows, workers, odd_rows):
     rng = np.random.default_rng(seed)
     x, t = rows_of_every_kind(rng, n, c)
@@ -169,8 +174,7 @@ def test_same_bits_any_block_any_threads(seed, n, c, rows, workers, odd_rows):
         x[rng.random(n) < 0.2] += np.float32(100.0)  # rows on the float64 path, in any block
     with mock.patch.object(core.problem, "SEGMENT_ELEMENTS", c):
         ref = core.evaluate("ce", x, t, per_element=True)
-        r = core.evaluate("ce", x, t, per_element=True, workers=workers,
-                            block_elements=rows * c)
+        r = core.evaluate("ce", x, t, per_element=True, workers=workers, block_elements=rows * c)
     assert_same(r, ref)
 
 
@@ -189,10 +193,14 @@ def test_matches_torch_on_float32_logits():
     x, t = rows_of_every_kind(rng, 2000, 1000)
     w = rng.uniform(0.1, 2.0, 1000)
     for kw in ({}, {"weight": w}):
+
         def torch_ce(reduction):
             return torch.nn.functional.cross_entropy(
-                torch.from_numpy(x.astype(np.float64)), torch.from_numpy(t), reduction=reduction,
-                **{k: torch.from_numpy(v) for k, v in kw.items()})
+                torch.from_numpy(x.astype(np.float64)),
+                torch.from_numpy(t),
+                reduction=reduction,
+                **{k: torch.from_numpy(v) for k, v in kw.items()},
+            )
 
         want = torch_ce("none").numpy()
         got = fast(x, t, **kw)
@@ -243,6 +251,13 @@ def test_float64_small_losses_keep_their_digits(c):
     with mock.patch.object(core.problem, "SEGMENT_ELEMENTS", c):
         ref = core.evaluate("ce", x, t, per_element=True, grad=True)
         for rows_per_block in (1, 7, 64):
-            r = core.evaluate("ce", x, t, per_element=True, grad=True, workers=2,
-                                block_elements=rows_per_block * c)
+            r = core.evaluate(
+                "ce",
+                x,
+                t,
+                per_element=True,
+                grad=True,
+                workers=2,
+                block_elements=rows_per_block * c,
+            )
             assert_same(r, ref)

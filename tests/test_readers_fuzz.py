@@ -25,8 +25,14 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 
-EXT = {"npy": ".npy", "npz": ".npz", "csv": ".csv", "tsv": ".tsv", "json": ".json",
-       "jsonl": ".jsonl"}
+EXT = {
+    "npy": ".npy",
+    "npz": ".npz",
+    "csv": ".csv",
+    "tsv": ".tsv",
+    "json": ".json",
+    "jsonl": ".jsonl",
+}
 _counter = itertools.count()
 
 
@@ -61,14 +67,16 @@ def _seeds():
     ]
     seeds["json"] += [
         json.dumps({"logits": x.tolist(), "labels": y.tolist()}).encode(),
-        json.dumps({"logits": x.tolist(), "labels": ["a", "c", "b", "c"],
-                    "classes": ["a", "b", "c"]}).encode(),
+        json.dumps(
+            {"logits": x.tolist(), "labels": ["a", "c", "b", "c"], "classes": ["a", "b", "c"]}
+        ).encode(),
         json.dumps(x.tolist(), indent=1).encode(),
         b"[[[1, 2], [3, 4]], [[5, 6], [7, NaN]]]",
     ]
     seeds["jsonl"] += [
-        "\n".join(json.dumps({"logits": r.tolist(), "label": int(t)})
-                  for r, t in zip(x, y)).encode(),
+        "\n".join(
+            json.dumps({"logits": r.tolist(), "label": int(t)}) for r, t in zip(x, y)
+        ).encode(),
         "\n".join(json.dumps(r.tolist()) for r in x).encode() + b"\n",
         b'{"probs": [0.2, 0.8], "target": [0.0, 1.0]}\n{"probs": [0.5, 0.5], "target": [1, 0]}\n',
     ]
@@ -76,9 +84,34 @@ def _seeds():
 
 
 SEEDS = _seeds()
-TOKENS = [b",", b"\t", b"\n", b'"', b"[", b"]", b"{", b"}", b":", b"x", b"-", b"1e999", b"NaN",
-          b"true", b"null", b"\x00", b"\xff", b"\xef\xbb\xbf", b"#", b"label", b" ", b"[" * 50,
-          b"99999999999999999999999", b"\x93NUMPY", b"PK\x03\x04", b"\x80\x04"]
+TOKENS = [
+    b",",
+    b"\t",
+    b"\n",
+    b'"',
+    b"[",
+    b"]",
+    b"{",
+    b"}",
+    b":",
+    b"x",
+    b"-",
+    b"1e999",
+    b"NaN",
+    b"true",
+    b"null",
+    b"\x00",
+    b"\xff",
+    b"\xef\xbb\xbf",
+    b"#",
+    b"label",
+    b" ",
+    b"[" * 50,
+    b"99999999999999999999999",
+    b"\x93NUMPY",
+    b"PK\x03\x04",
+    b"\x80\x04",
+]
 
 
 @st.composite
@@ -94,7 +127,7 @@ def mutated(draw, fmt):
         elif op == "insert":
             data[pos:pos] = draw(st.binary(min_size=1, max_size=8))
         elif op == "delete":
-            del data[pos:pos + draw(st.integers(1, 16))]
+            del data[pos : pos + draw(st.integers(1, 16))]
         else:
             data[pos:pos] = draw(st.sampled_from(TOKENS))
     return bytes(data)
@@ -215,8 +248,13 @@ def _outcome(call):
     except CeLossError as e:
         return ("error", e.message)
     # repr, so that NaN equals NaN
-    return ("ok", r.pred.dtype.str, repr(r.pred.tolist()), None if r.target is None else
-            (r.target.dtype.str, repr(r.target.tolist())), r.class_names)
+    return (
+        "ok",
+        r.pred.dtype.str,
+        repr(r.pred.tolist()),
+        None if r.target is None else (r.target.dtype.str, repr(r.target.tolist())),
+        r.class_names,
+    )
 
 
 @pytest.mark.parametrize("fmt", ["csv", "tsv"])
@@ -229,9 +267,11 @@ def test_tables_read_in_pieces_as_whole(workdir, fmt, data):
 
     raw = data.draw(st.one_of(mutated(fmt), st.sampled_from(SEEDS[fmt])))
     path = _file(workdir, fmt, raw)
+
     def stdin():
-        return _outcome(lambda: load("-", stdin=io.BytesIO(raw),
-                                     settings=ReadSettings(pred_format=fmt)))
+        return _outcome(
+            lambda: load("-", stdin=io.BytesIO(raw), settings=ReadSettings(pred_format=fmt))
+        )
 
     whole, whole_stdin = _outcome(lambda: load(path)), stdin()
     piece = data.draw(st.integers(1, 64))

@@ -65,10 +65,16 @@ def test_object_npy(tmp_path, marker):
     p = tmp_path / "logits.npy"
     p.write_bytes(npy_with_objects(marker))
     for mmap in (True, False):
-        e = refused(marker, str(p), mmap=mmap, match=re.escape(
-            f"{p} holds Python objects (dtype object), which could only be read by "
-            "unpickling; ce-loss never unpickles data"))
-        assert e.source == str(p)
+        e = refused(
+            marker,
+            str(p),
+            mmap=mmap,
+            match=re.escape(
+                f"{p} holds Python objects (dtype object), which could only be read by "
+                "unpickling; ce-loss never unpickles data"
+            ),
+        )
+        assert str(e).startswith(str(p))  # the file is named first
     t = tmp_path / "x.npy"
     np.save(t, np.ones((2, 2)))
     refused(marker, str(t), str(p), match="holds Python objects")
@@ -85,8 +91,9 @@ def test_raw_pickle_named_npy(tmp_path, marker, protocol):
     refused(marker, str(p), match=re.escape(msg))
 
 
-@pytest.mark.parametrize("name", ["logits.npz", "logits.csv", "logits.json", "logits.jsonl",
-                                  "logits.pkl", "logits"])
+@pytest.mark.parametrize(
+    "name", ["logits.npz", "logits.csv", "logits.json", "logits.jsonl", "logits.pkl", "logits"]
+)
 def test_raw_pickle_under_other_names(tmp_path, marker, name):
     p = tmp_path / name
     p.write_bytes(pickle.dumps(Payload(marker), protocol=4))
@@ -107,7 +114,7 @@ def test_object_arrays_in_npz(tmp_path, marker):
         kw = {"settings": ReadSettings(pred_key="evil")} if name == "keyed.npz" else {}
         e = refused(marker, str(p), match="holds Python objects", **kw)
         assert e.message.startswith(f"{p} array ")
-        assert e.source == str(p)
+        assert str(e).startswith(str(p))  # the file is named first
     # an object member nobody asked for is never read at all
     r = load(str(tmp_path / "keyed.npz"))
     assert r.pred.shape == (2, 3) and not marker.exists()
@@ -122,14 +129,26 @@ def test_raw_pickle_member_in_npz(tmp_path, marker):
 
 
 def test_pickles_on_stdin(tmp_path, marker):
-    refused(marker, "-", stdin=io.BytesIO(npy_with_objects(marker)),
-            match=re.escape("<stdin> holds Python objects"))
-    refused(marker, "-", stdin=io.BytesIO(pickle.dumps(Payload(marker), protocol=5)),
-            match=re.escape("<stdin> is a Python pickle"))
+    refused(
+        marker,
+        "-",
+        stdin=io.BytesIO(npy_with_objects(marker)),
+        match=re.escape("<stdin> holds Python objects"),
+    )
+    refused(
+        marker,
+        "-",
+        stdin=io.BytesIO(pickle.dumps(Payload(marker), protocol=5)),
+        match=re.escape("<stdin> is a Python pickle"),
+    )
     b = io.BytesIO()
     np.savez(b, logits=object_array(marker), labels=np.array([0, 1]))
-    refused(marker, "-", stdin=io.BytesIO(b.getvalue()),
-            match=re.escape("<stdin> array 'logits' holds Python objects"))
+    refused(
+        marker,
+        "-",
+        stdin=io.BytesIO(b.getvalue()),
+        match=re.escape("<stdin> array 'logits' holds Python objects"),
+    )
 
 
 def test_pickles_as_weight_files(tmp_path, marker):

@@ -44,8 +44,14 @@ def test_python_dash_m():
 
 
 def test_shell_capture_and_exit_codes():
-    r = sh(["bash", "-c", f'loss=$({sys.executable} -m ce_cli compute {PAIR[0]} {PAIR[1]} '
-                          f'-f plain -q); echo "got $loss"'])
+    r = sh(
+        [
+            "bash",
+            "-c",
+            f"loss=$({sys.executable} -m ce_cli compute {PAIR[0]} {PAIR[1]} "
+            f'-f plain -q); echo "got $loss"',
+        ]
+    )
     assert r.stdout == f"got {SEED001}\n"
     r = sh([sys.executable, "-m", "ce_cli", "check", *PAIR, "--max", "1.0"])
     assert r.returncode == 1 and r.stdout.startswith("FAIL")
@@ -81,8 +87,14 @@ def test_long_output_arrives_whole_before_the_process_ends(tmp_path):
 
 def test_a_reader_that_goes_away_is_not_an_error(tmp_path):
     pair = _big_pair(tmp_path)
-    r = sh(["bash", "-c", f"set -o pipefail; {sys.executable} -m ce_cli compute {pair[0]} "
-                          f"{pair[1]} -r none -f csv -q | head -n 2"])
+    r = sh(
+        [
+            "bash",
+            "-c",
+            f"set -o pipefail; {sys.executable} -m ce_cli compute {pair[0]} "
+            f"{pair[1]} -r none -f csv -q | head -n 2",
+        ]
+    )
     assert r.stdout.splitlines()[0].startswith("index,") and len(r.stdout.splitlines()) == 2
     assert "Traceback" not in r.stderr and "Exception" not in r.stderr, r.stderr
     assert r.returncode in (0, 141), r.returncode  # 141: killed by SIGPIPE, as `seq | head`
@@ -118,29 +130,38 @@ entry.script()
 
 def test_the_command_keeps_blas_to_one_thread_unless_the_user_says_otherwise():
     # ce-loss does no matrix products; OpenBLAS's idle threads would spin on its CPUs
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
-    r = subprocess.run([sys.executable, "-c", BLAS_PROBE], capture_output=True, text=True,
-                       env=env, cwd=ROOT)
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+    }
+    r = subprocess.run(
+        [sys.executable, "-c", BLAS_PROBE], capture_output=True, text=True, env=env, cwd=ROOT
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["1", "1"]
     env["OPENBLAS_NUM_THREADS"] = "4"
-    r = subprocess.run([sys.executable, "-c", BLAS_PROBE], capture_output=True, text=True,
-                       env=env, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-c", BLAS_PROBE], capture_output=True, text=True, env=env, cwd=ROOT
+    )
     assert r.stdout.split() == ["4", "1"]
 
 
 def test_pipe_from_stdin():
     data = (SAMPLES / "logits.npy").read_bytes()
-    r = subprocess.run([sys.executable, "-m", "ce_cli", "compute", "-", PAIR[1], "-f", "json",
-                        "-q"], input=data, capture_output=True, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "ce_cli", "compute", "-", PAIR[1], "-f", "json", "-q"],
+        input=data,
+        capture_output=True,
+        cwd=ROOT,
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["loss"] == float(SEED001)
 
 
 def test_no_color_and_pipes_have_no_escape_codes():
-    r = sh([sys.executable, "-m", "ce_cli", "compute", *PAIR, "-p", "-g"],
-           env={"NO_COLOR": "1", "FORCE_COLOR": ""})
+    r = sh(
+        [sys.executable, "-m", "ce_cli", "compute", *PAIR, "-p", "-g"],
+        env={"NO_COLOR": "1", "FORCE_COLOR": ""},
+    )
     assert r.returncode == 0
     assert "\x1b[" not in r.stdout and SEED001 in r.stdout
 
@@ -163,15 +184,30 @@ def test_a_big_input_spread_over_threads_does_not_import_logging(tmp_path):
     rng = np.random.default_rng(0)
     np.save(tmp_path / "x.npy", rng.standard_normal((20_000, 100)).astype(np.float32))
     np.save(tmp_path / "t.npy", rng.integers(0, 100, 20_000))
-    mods = _modules_after(["ce-loss", "compute", str(tmp_path / "x.npy"), str(tmp_path / "t.npy"),
-                           "-f", "plain", "-q", "--threads", "2"])
+    mods = _modules_after(
+        [
+            "ce-loss",
+            "compute",
+            str(tmp_path / "x.npy"),
+            str(tmp_path / "t.npy"),
+            "-f",
+            "plain",
+            "-q",
+            "--threads",
+            "2",
+        ]
+    )
     tops = {m.split(".")[0] for m in mods}
     assert "numpy" in tops and not tops & {"concurrent", "logging"}, tops
 
 
 def test_help_does_not_import_numpy():
-    for argv in (["ce-loss", "--help"], ["ce-loss", "compute", "--help"],
-                 ["ce-loss", "check", "-h"], ["ce-loss", "--version"]):
+    for argv in (
+        ["ce-loss", "--help"],
+        ["ce-loss", "compute", "--help"],
+        ["ce-loss", "check", "-h"],
+        ["ce-loss", "--version"],
+    ):
         mods = _modules_after(argv)
         assert not any(m.split(".")[0] == "numpy" for m in mods), (argv, mods)
 

@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ce_cli import core
-from ce_cli.settings import LossSpec
 from ce_cli.errors import CeLossError
+from ce_cli.settings import LossSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,8 +108,9 @@ CASES = [
 
 @pytest.mark.parametrize("loss,shape,soft,weighted,eps,dtype", CASES)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_same_bits_as_core_any_block_any_threads(loss, shape, soft, weighted, eps, dtype,
-                                                 reduction):
+def test_same_bits_as_core_any_block_any_threads(
+    loss, shape, soft, weighted, eps, dtype, reduction
+):
     rng = np.random.default_rng(abs(hash((loss, shape, soft, weighted, eps))) % 2**32)
     x, t, kw = problem(rng, loss, shape, soft=soft, weighted=weighted, eps=eps, dtype=dtype)
     kw["reduction"] = reduction
@@ -119,8 +120,16 @@ def test_same_bits_as_core_any_block_any_threads(loss, shape, soft, weighted, ep
         ref = core.evaluate(loss, x, t, grad=True, per_element=True, **kw)
         for rows in (1, 2, 7, 64, shape[0] - 1, shape[0], 10 * shape[0]):
             for workers in (1, 2, 4):
-                r = core.evaluate(loss, x, t, grad=True, per_element=True, workers=workers,
-                                    block_elements=max(1, rows) * row, **kw)
+                r = core.evaluate(
+                    loss,
+                    x,
+                    t,
+                    grad=True,
+                    per_element=True,
+                    workers=workers,
+                    block_elements=max(1, rows) * row,
+                    **kw,
+                )
                 assert_same(r, ref)
 
 
@@ -133,25 +142,42 @@ def test_same_bits_at_the_shipped_segment_size():
         ref = core.evaluate("ce", x, t, grad=True, per_element=True, label_smoothing=eps)
         for block in (1 << 14, 50_000, 1 << 17):
             for workers in (1, 2, 3):
-                r = core.evaluate("ce", x, t, grad=True, per_element=True, workers=workers,
-                                    block_elements=block, label_smoothing=eps)
+                r = core.evaluate(
+                    "ce",
+                    x,
+                    t,
+                    grad=True,
+                    per_element=True,
+                    workers=workers,
+                    block_elements=block,
+                    label_smoothing=eps,
+                )
                 assert_same(r, ref)
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])  # examples: conftest.py
-@given(st.integers(0, 2**32 - 1), st.integers(1, 60), st.sampled_from([1, 2, 3, 7, 63, 64, 90]),
-       st.sampled_from(["ce", "nll", "bce", "bce-logits"]), st.booleans(), st.booleans(),
-       st.sampled_from([0.0, 0.15]), st.sampled_from(["mean", "sum", "none"]),
-       st.integers(1, 70), st.integers(1, 4), st.sampled_from([np.float32, np.float64]))
-def test_same_bits_property(seed, n, c, loss, soft, weighted, eps, reduction, rows, workers,
-                            dtype):
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 60),
+    st.sampled_from([1, 2, 3, 7, 63, 64, 90]),
+    st.sampled_from(["ce", "nll", "bce", "bce-logits"]),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from([0.0, 0.15]),
+    st.sampled_from(["mean", "sum", "none"]),
+    st.integers(1, 70),
+    st.integers(1, 4),
+    st.sampled_from([np.float32, np.float64]),
+)
+def test_same_bits_property(seed, n, c, loss, soft, weighted, eps, reduction, rows, workers, dtype):
     rng = np.random.default_rng(seed)
     x, t, kw = problem(rng, loss, (n, c), soft=soft, weighted=weighted, eps=eps, dtype=dtype)
     kw["reduction"] = reduction
     with mock.patch.object(core.problem, "SEGMENT_ELEMENTS", c):
         ref = core.evaluate(loss, x, t, grad=True, per_element=True, **kw)
-        r = core.evaluate(loss, x, t, grad=True, per_element=True, workers=workers,
-                            block_elements=rows * c, **kw)
+        r = core.evaluate(
+            loss, x, t, grad=True, per_element=True, workers=workers, block_elements=rows * c, **kw
+        )
     assert_same(r, ref)
 
 
@@ -164,11 +190,22 @@ def test_memory_mapped_files_and_paths(tmp_path):
     ref = core.evaluate("ce", x, t, grad=True, per_element=True, weight=np.arange(1.0, 31.0))
     # the denominator's pass over the targets releases their pages, then the blocks read them again
     with mock.patch.object(core.engine, "TARGET_CHUNK", 700):
-        for src in ((str(tmp_path / "x.npy"), tmp_path / "t.npy"),
-                    (np.load(tmp_path / "x.npy", mmap_mode="r"),
-                     np.load(tmp_path / "t.npy", mmap_mode="r"))):
-            r = core.evaluate("ce", *src, grad=True, per_element=True, workers=2,
-                                block_elements=1 << 14, weight=np.arange(1.0, 31.0))
+        for src in (
+            (str(tmp_path / "x.npy"), tmp_path / "t.npy"),
+            (
+                np.load(tmp_path / "x.npy", mmap_mode="r"),
+                np.load(tmp_path / "t.npy", mmap_mode="r"),
+            ),
+        ):
+            r = core.evaluate(
+                "ce",
+                *src,
+                grad=True,
+                per_element=True,
+                workers=2,
+                block_elements=1 << 14,
+                weight=np.arange(1.0, 31.0),
+            )
             assert_same(r, ref)
 
 
@@ -213,14 +250,19 @@ def test_bad_options():
 
 def test_saved_gradient_equals_the_in_memory_one(tmp_path):
     rng = np.random.default_rng(5)
-    for shape, dtype in (((3000, 12), np.float32), ((500, 200), np.float64),
-                         ((20, 4, 6, 7), np.float32), ((9,), np.float32)):
+    for shape, dtype in (
+        ((3000, 12), np.float32),
+        ((500, 200), np.float64),
+        ((20, 4, 6, 7), np.float32),
+        ((9,), np.float32),
+    ):
         x = logits(rng, shape).astype(dtype)
         t = index_targets(rng, shape[:1] + shape[2:], shape[1]) if len(shape) > 1 else 4
         ref = core.evaluate("ce", x, t, grad=True, label_smoothing=0.1)
         out = tmp_path / "grad.npy"
-        r = core.evaluate("ce", x, t, save_grad=out, label_smoothing=0.1, workers=2,
-                            block_elements=1 << 14)
+        r = core.evaluate(
+            "ce", x, t, save_grad=out, label_smoothing=0.1, workers=2, block_elements=1 << 14
+        )
         assert r.grad is None and same(r.loss, ref.loss)
         g = np.load(out)
         assert g.dtype == dtype and g.shape == shape
@@ -250,8 +292,15 @@ def test_saved_per_element_npy_and_csv(tmp_path, shape):
     t.flat[0] = 1
     ref = core.evaluate("ce", x, t, reduction="none")
     for name in ("pe.npy", "pe.csv"):
-        r = core.evaluate("ce", x, t, reduction="none", save_per_element=tmp_path / name,
-                            workers=2, block_elements=1 << 14)
+        r = core.evaluate(
+            "ce",
+            x,
+            t,
+            reduction="none",
+            save_per_element=tmp_path / name,
+            workers=2,
+            block_elements=1 << 14,
+        )
         assert r.per_element is None and r.loss is None
     assert same(np.load(tmp_path / "pe.npy"), ref.per_element)
     lines = (tmp_path / "pe.csv").read_text().splitlines()
@@ -293,9 +342,16 @@ def test_an_interrupted_run_leaves_no_file(tmp_path, error):
             raise error("stop")
 
     with pytest.raises(error):
-        core.evaluate("ce", x, t, save_grad=tmp_path / "g.npy",
-                        save_per_element=tmp_path / "old.npy", workers=2,
-                        block_elements=1 << 14, progress=progress)
+        core.evaluate(
+            "ce",
+            x,
+            t,
+            save_grad=tmp_path / "g.npy",
+            save_per_element=tmp_path / "old.npy",
+            workers=2,
+            block_elements=1 << 14,
+            progress=progress,
+        )
     assert 0 < seen[-1] < 20_000
     assert sorted(os.listdir(tmp_path)) == ["old.npy"]  # no output, no temporary file
     assert (tmp_path / "old.npy").read_bytes() == b"keep me"
@@ -306,8 +362,14 @@ def test_an_error_in_a_late_block_leaves_no_file(tmp_path):
     x, t = logits(rng, (20_000, 10)), rng.integers(0, 10, 20_000)
     x[19_000, 2] = np.inf
     with pytest.raises(CeLossError, match=re.escape("input[19000, 2] is inf")):
-        core.evaluate("ce", x, t, save_grad=tmp_path / "g.npy",
-                        save_per_element=tmp_path / "pe.csv", block_elements=1 << 14)
+        core.evaluate(
+            "ce",
+            x,
+            t,
+            save_grad=tmp_path / "g.npy",
+            save_per_element=tmp_path / "pe.csv",
+            block_elements=1 << 14,
+        )
     assert os.listdir(tmp_path) == []
 
 
@@ -316,8 +378,9 @@ def test_an_unwritable_destination_is_a_clean_error(tmp_path):
     with pytest.raises(CeLossError, match=re.escape(f"cannot write {tmp_path / 'no' / 'g.npy'}")):
         core.evaluate("ce", x, t, save_grad=tmp_path / "no" / "g.npy")
     with pytest.raises(CeLossError, match="cannot write"):
-        core.evaluate("ce", x, t, save_grad=tmp_path / "g.npy",
-                        save_per_element=tmp_path / "no" / "pe.csv")
+        core.evaluate(
+            "ce", x, t, save_grad=tmp_path / "g.npy", save_per_element=tmp_path / "no" / "pe.csv"
+        )
     assert os.listdir(tmp_path) == []
 
 
@@ -326,8 +389,14 @@ def test_progress_is_reported_from_the_calling_thread():
     x, t = logits(rng, (10_000, 16)), rng.integers(0, 16, 10_000)
     calls = []
     me = threading.get_ident()
-    core.evaluate("ce", x, t, workers=3, block_elements=1 << 14,
-                    progress=lambda d, n: calls.append((d, n, threading.get_ident())))
+    core.evaluate(
+        "ce",
+        x,
+        t,
+        workers=3,
+        block_elements=1 << 14,
+        progress=lambda d, n: calls.append((d, n, threading.get_ident())),
+    )
     assert calls[0][:2] == (0, 10_000) and calls[-1][:2] == (10_000, 10_000)
     done = [d for d, _, _ in calls]
     assert done == sorted(done) and len(done) > 5
@@ -362,11 +431,10 @@ RSS_SCRIPT = textwrap.dedent("""
 def test_bounded_memory_on_a_file_many_blocks_big(tmp_path):
     """A 64 MB input, 0.25 MiB blocks: peak RSS grows by far less than the file (~7 MB here)."""
     rows, c = 16_000, 1_000
-    x = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.float32,
-                                  shape=(rows, c))
+    x = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.float32, shape=(rows, c))
     rng = np.random.default_rng(13)
     for s in range(0, rows, 2000):
-        x[s:s + 2000] = rng.standard_normal((2000, c), dtype=np.float32)
+        x[s : s + 2000] = rng.standard_normal((2000, c), dtype=np.float32)
     x.flush()
     del x
     np.save(tmp_path / "t.npy", rng.integers(0, c, rows))
@@ -375,9 +443,20 @@ def test_bounded_memory_on_a_file_many_blocks_big(tmp_path):
 
     def growth(how):
         out = subprocess.run(
-            [sys.executable, "-c", RSS_SCRIPT, str(tmp_path / "x.npy"), str(tmp_path / "t.npy"),
-             str(tmp_path / "g.npy"), how],
-            capture_output=True, text=True, env=env, check=True)
+            [
+                sys.executable,
+                "-c",
+                RSS_SCRIPT,
+                str(tmp_path / "x.npy"),
+                str(tmp_path / "t.npy"),
+                str(tmp_path / "g.npy"),
+                how,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
         return int(out.stdout.strip())
 
     ours = growth("stream")
@@ -401,8 +480,10 @@ def test_bounded_memory_on_an_npz_archive(tmp_path, bench):
 
     cmd = [sys.executable, "-m", "ce_cli", "compute", "-f", "plain", "-q"]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    growth = (run_measured(cmd + [str(tmp_path / "big.npz")], env)[1]
-              - run_measured(cmd + [str(tmp_path / "tiny.npz")], env)[1])
+    growth = (
+        run_measured(cmd + [str(tmp_path / "big.npz")], env)[1]
+        - run_measured(cmd + [str(tmp_path / "tiny.npz")], env)[1]
+    )
     size = rows * c * 4
     # ~17 MB whatever the size (blocks in flight, scratch); reading the member whole took 2x it
     assert growth < 0.4 * size, f"peak RSS grew {growth / 1e6:.1f} MB on {size / 1e6:.0f} MB"
@@ -421,7 +502,7 @@ def test_weighted_denominator_is_exact_and_block_independent():
         p = core.plan(LossSpec("ce", weight=w), np.zeros((t.size, c)), t)
         exact = sum((Fraction(float(w[i])) for i in t if i != -100), Fraction(0))
         assert core.denominator(p, t) == float(exact)
-        counts = sum(core.count_targets(p, t[s:s + 7]) for s in range(0, t.size, 7))
+        counts = sum(core.count_targets(p, t[s : s + 7]) for s in range(0, t.size, 7))
         assert core.denominator_of_counts(p, np.asarray(counts) + 0) == float(exact)
 
 
@@ -457,8 +538,9 @@ def close(a, b, rtol=1e-10, atol=1e-13):
 
 @needs_torch
 @pytest.mark.parametrize("c", [2, 10, 63, 64, 1000])
-@pytest.mark.parametrize("offset,spread", [(0, 3), (0, 1e-3), (280, 30), (-1000, 5), (0, 1e4),
-                                           (1e8, 1e7)])
+@pytest.mark.parametrize(
+    "offset,spread", [(0, 3), (0, 1e-3), (280, 30), (-1000, 5), (0, 1e4), (1e8, 1e7)]
+)
 def test_fast_path_matches_torch_float64(c, offset, spread):
     """Rows near 0 (exponentiated as they are) and far from it (shifted), tiny and huge spreads."""
     rng = np.random.default_rng(c + int(abs(offset)) % 1000)
@@ -480,8 +562,9 @@ def test_fast_path_matches_torch_float64(c, offset, spread):
 @needs_torch
 def test_fast_path_neg_inf_logits_and_ignored_rows():
     """-inf logits are allowed; an ignored row counts 0 even on a -inf target logit (torch)."""
-    x = np.array([[-np.inf, 0.0, 1.0], [0.0, -np.inf, 2.0], [-np.inf, 5.0, -np.inf],
-                  [1.0, 2.0, 3.0]])
+    x = np.array(
+        [[-np.inf, 0.0, 1.0], [0.0, -np.inf, 2.0], [-np.inf, 5.0, -np.inf], [1.0, 2.0, 3.0]]
+    )
     t = np.array([-100, 1, 1, 0])
     w = np.array([0.5, 1.0, 2.0])
     for c_pad in (0, 70):  # class-major and row-major layouts
@@ -489,8 +572,9 @@ def test_fast_path_neg_inf_logits_and_ignored_rows():
         kw = {"weight": np.concatenate([w, np.ones(c_pad)])} if c_pad else {"weight": w}
         for eps in (0.0, 0.1):
             value, none, grad = torch_ce(xp, t, "sum", label_smoothing=eps, **kw)
-            r = core.evaluate("ce", xp, t, reduction="sum", grad=True, per_element=True,
-                              label_smoothing=eps, **kw)
+            r = core.evaluate(
+                "ce", xp, t, reduction="sum", grad=True, per_element=True, label_smoothing=eps, **kw
+            )
             close(r.per_element, none)
             assert r.per_element[0] == 0.0
             close(r.grad, grad)
@@ -509,7 +593,6 @@ def test_fast_path_extreme_weights_keep_the_gradient_finite():
         close(r.grad / scale, grad / scale)
 
 
-
 def test_target_counts_are_the_class_counts_of_the_kept_targets(tmp_path):
     rng = np.random.default_rng(31)
     x = rng.standard_normal((1000, 6))
@@ -521,8 +604,17 @@ def test_target_counts_are_the_class_counts_of_the_kept_targets(tmp_path):
     ref = core.evaluate("ce", x, t, ignore_index=-1, weight=w)
     # counted before the pass (a mean's gradient needs the denominator) or during it
     for grad, reduction in ((False, "mean"), (True, "mean"), (True, "sum"), (False, "none")):
-        r = core.evaluate("ce", x, tmp_path / "t.npy", ignore_index=-1, block_elements=64,
-                            weight=w, grad=grad, reduction=reduction, workers=2)
+        r = core.evaluate(
+            "ce",
+            x,
+            tmp_path / "t.npy",
+            ignore_index=-1,
+            block_elements=64,
+            weight=w,
+            grad=grad,
+            reduction=reduction,
+            workers=2,
+        )
         assert r.target_counts.dtype == np.int64 and np.array_equal(r.target_counts, want)
         assert r.denominator == ref.denominator
     assert np.array_equal(ref.target_counts, want)

@@ -8,7 +8,7 @@ Exit status: 0 success, 1 a `check` whose condition does not hold, 2 bad usage o
 
 import dataclasses
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,11 +18,40 @@ from ..settings import LossSpec, OutputSettings, ReadSettings
 from .entry import collecting
 from .failures import EXIT_CHECK_FAILED, EXIT_OK, names_for, user_errors, warn
 from .options import (
-    AtolOpt, CheckFormatOpt, CheckReductionOpt, ComputeFormatOpt, DebugOpt, ExpectOpt, Format,
-    GradDtypeOpt, GradOpt, IgnoreOpt, InputKind, InputOpt, Loss, LossOpt, MaxOpt, MinOpt,
-    PerSampleOpt, PosWeightOpt, PredArg, PredFormatOpt, PredKeyOpt, QuietOpt, Reduction,
-    ReductionOpt, RtolOpt, SaveGradOpt, SavePerSampleOpt, SmoothingOpt, TargetArg,
-    TargetColumnOpt, TargetFormatOpt, TargetKeyOpt, ThreadsOpt, WeightOpt,
+    AtolOpt,
+    CheckFormatOpt,
+    CheckReductionOpt,
+    ComputeFormatOpt,
+    DebugOpt,
+    ExpectOpt,
+    Format,
+    GradDtypeOpt,
+    GradOpt,
+    IgnoreOpt,
+    InputKind,
+    InputOpt,
+    Loss,
+    LossOpt,
+    MaxOpt,
+    MinOpt,
+    PerSampleOpt,
+    PosWeightOpt,
+    PredArg,
+    PredFormatOpt,
+    PredKeyOpt,
+    QuietOpt,
+    Reduction,
+    ReductionOpt,
+    RtolOpt,
+    SaveGradOpt,
+    SavePerSampleOpt,
+    SmoothingOpt,
+    TargetArg,
+    TargetColumnOpt,
+    TargetFormatOpt,
+    TargetKeyOpt,
+    ThreadsOpt,
+    WeightOpt,
 )
 from .progress import Progress
 
@@ -58,13 +87,25 @@ def _main(
     """PyTorch-exact classification losses for model outputs."""
 
 
-def _spec(loss: Loss, input_kind: Optional[InputKind], reduction: Reduction, weight,
-          ignore_index: int, label_smoothing: float, pos_weight) -> LossSpec:
+def _spec(
+    loss: Loss,
+    input_kind: InputKind | None,
+    reduction: Reduction,
+    weight,
+    ignore_index: int,
+    label_smoothing: float,
+    pos_weight,
+) -> LossSpec:
     """The loss the options describe; --weight/--pos-weight text is read by the pipeline."""
     return LossSpec(
-        loss=loss.value, input_kind=input_kind.value if input_kind else None,
-        reduction=reduction.value, weight=weight, ignore_index=ignore_index,
-        label_smoothing=label_smoothing, pos_weight=pos_weight, weight_per_class=True,
+        loss=loss.value,
+        input_kind=input_kind.value if input_kind else None,
+        reduction=reduction.value,
+        weight=weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        pos_weight=pos_weight,
+        weight_per_class=True,
     )
 
 
@@ -72,7 +113,9 @@ def _read(pred_format, target_format, pred_key, target_key, target_column) -> Re
     return ReadSettings(
         pred_format=pred_format.value if pred_format else None,
         target_format=target_format.value if target_format else None,
-        pred_key=pred_key, target_key=target_key, target_column=target_column,
+        pred_key=pred_key,
+        target_key=target_key,
+        target_column=target_column,
     )
 
 
@@ -158,12 +201,13 @@ def compute(
                 "--format plain prints the bare loss only; use --format json or csv for "
                 "--per-sample and --grad"
             )
-        spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing,
-                     pos_weight)
+        spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
         out = OutputSettings(
-            per_element=fmt is Format.csv, save_grad=save_grad,
+            per_element=fmt is Format.csv,
+            save_grad=save_grad,
             grad_dtype=grad_dtype.value if grad_dtype else None,
-            save_per_element=save_per_sample, workers=threads,
+            save_per_element=save_per_sample,
+            workers=threads,
         )
         view = View(per_sample=per_sample, grad=grad, whole=fmt is not Format.table)
         read = _read(pred_format, target_format, pred_key, target_key, target_column)
@@ -216,15 +260,15 @@ def check(
             raise CeLossError("check compares one number; use --reduction mean or sum, not none")
         if rtol < 0 or atol < 0:
             raise CeLossError(f"--rtol and --atol must be >= 0; got {rtol} and {atol}")
-        spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing,
-                     pos_weight)
+        spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
         read = _read(pred_format, target_format, pred_key, target_key, target_column)
         report = _run(pred, target, spec, read, OutputSettings(workers=threads), View(), quiet)
         from .. import render
         from ..verdict import judge
 
-        verdict = judge(report, max_loss=max_loss, min_loss=min_loss, expect=expect,
-                        rtol=rtol, atol=atol)
+        verdict = judge(
+            report, max_loss=max_loss, min_loss=min_loss, expect=expect, rtol=rtol, atol=atol
+        )
         if not quiet:
             _emit(render.verdict_json(verdict) if fmt is Format.json else verdict.line + "\n")
     raise typer.Exit(EXIT_OK if verdict.passed else EXIT_CHECK_FAILED)

@@ -33,7 +33,9 @@ def names_for(pred: str, target: str | None) -> dict:
     pred_name = STDIN_NAME if pred == "-" else pred
     target_name = pred_name if target is None else (STDIN_NAME if target == "-" else target)
     return {
-        "input": pred_name, "the_input": pred_name, "the_input_shape": f"the shape of {pred_name}",
+        "input": pred_name,
+        "the_input": pred_name,
+        "the_input_shape": f"the shape of {pred_name}",
         "target": target_name,
         # a target from PRED's own file is compared with "input", not with the file itself
         "other_input": pred_name if target_name != pred_name else "input",

@@ -7,7 +7,7 @@ Typer reads these annotations when a command is called; nothing here is imported
 # annotation at each call (3 ms of start-up).
 
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -53,7 +53,6 @@ class FileFormat(str, Enum):
     jsonl = "jsonl"
 
 
-
 _IO = "Input files"
 _LOSS = "Loss"
 _OUT = "Output"
@@ -68,7 +67,7 @@ PredArg = Annotated[
     ),
 ]
 TargetArg = Annotated[
-    Optional[str],
+    str | None,
     typer.Argument(
         metavar="TARGET",
         help="Targets: class indices (PRED's shape without the class dimension) or "
@@ -79,83 +78,127 @@ TargetArg = Annotated[
 LossOpt = Annotated[
     Loss,
     typer.Option(
-        "--loss", "-l", help="ce: cross-entropy from logits; nll: from log-probabilities; "
+        "--loss",
+        "-l",
+        help="ce: cross-entropy from logits; nll: from log-probabilities; "
         "bce: binary cross-entropy from probabilities; bce-logits: BCE with logits.",
         rich_help_panel=_LOSS,
     ),
 ]
 InputOpt = Annotated[
-    Optional[InputKind],
+    InputKind | None,
     typer.Option(
-        "--input", "-i", help="What PRED holds, for ce (default: logits). "
+        "--input",
+        "-i",
+        help="What PRED holds, for ce (default: logits). "
         "`--loss ce --input probs` is -sum y log(s) on raw probabilities.",
-        show_default=False, rich_help_panel=_LOSS,
+        show_default=False,
+        rich_help_panel=_LOSS,
     ),
 ]
 ReductionOpt = Annotated[
     Reduction,
-    typer.Option("--reduction", "-r", help="mean, sum, or none (one value per sample).",
-                 rich_help_panel=_LOSS),
+    typer.Option(
+        "--reduction",
+        "-r",
+        help="mean, sum, or none (one value per sample).",
+        rich_help_panel=_LOSS,
+    ),
 ]
 WeightOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
-        "--weight", "-w", help="Class weights: comma-separated numbers or a file. ce/nll: one "
+        "--weight",
+        "-w",
+        help="Class weights: comma-separated numbers or a file. ce/nll: one "
         "per class. bce/bce-logits: one per class (dimension 1), or one per element of a "
-        "1-D input.", show_default=False, rich_help_panel=_LOSS,
+        "1-D input.",
+        show_default=False,
+        rich_help_panel=_LOSS,
     ),
 ]
 IgnoreOpt = Annotated[
     int,
-    typer.Option("--ignore-index", help="Target class index that contributes nothing "
-                 "(ce/nll), as torch's ignore_index.", rich_help_panel=_LOSS),
+    typer.Option(
+        "--ignore-index",
+        help="Target class index that contributes nothing (ce/nll), as torch's ignore_index.",
+        rich_help_panel=_LOSS,
+    ),
 ]
 SmoothingOpt = Annotated[
     float,
-    typer.Option("--label-smoothing", "-s", help="Label smoothing in [0, 1] (ce/nll).",
-                 rich_help_panel=_LOSS),
+    typer.Option(
+        "--label-smoothing", "-s", help="Label smoothing in [0, 1] (ce/nll).", rich_help_panel=_LOSS
+    ),
 ]
 PosWeightOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
-        "--pos-weight", help="Weight of positive targets for bce-logits, broadcast along the "
-        "last dimension: comma-separated numbers or a file.", show_default=False,
+        "--pos-weight",
+        help="Weight of positive targets for bce-logits, broadcast along the "
+        "last dimension: comma-separated numbers or a file.",
+        show_default=False,
         rich_help_panel=_LOSS,
     ),
 ]
 PredFormatOpt = Annotated[
-    Optional[FileFormat],
-    typer.Option("--pred-format", help="Format of PRED when its name or stdin does not say.",
-                 show_default=False, rich_help_panel=_IO),
+    FileFormat | None,
+    typer.Option(
+        "--pred-format",
+        help="Format of PRED when its name or stdin does not say.",
+        show_default=False,
+        rich_help_panel=_IO,
+    ),
 ]
 TargetFormatOpt = Annotated[
-    Optional[FileFormat],
-    typer.Option("--target-format", help="Format of TARGET when its name or stdin does not say.",
-                 show_default=False, rich_help_panel=_IO),
+    FileFormat | None,
+    typer.Option(
+        "--target-format",
+        help="Format of TARGET when its name or stdin does not say.",
+        show_default=False,
+        rich_help_panel=_IO,
+    ),
 ]
 PredKeyOpt = Annotated[
-    Optional[str],
-    typer.Option("--pred-key", help="Array name of the predictions in an .npz or key in a JSON "
-                 "object (default: logits, probs, predictions, ...).", show_default=False,
-                 rich_help_panel=_IO),
+    str | None,
+    typer.Option(
+        "--pred-key",
+        help="Array name of the predictions in an .npz or key in a JSON "
+        "object (default: logits, probs, predictions, ...).",
+        show_default=False,
+        rich_help_panel=_IO,
+    ),
 ]
 TargetKeyOpt = Annotated[
-    Optional[str],
-    typer.Option("--target-key", help="Array name of the targets in an .npz or key in a JSON "
-                 "object (default: labels, targets, y, ...).", show_default=False,
-                 rich_help_panel=_IO),
+    str | None,
+    typer.Option(
+        "--target-key",
+        help="Array name of the targets in an .npz or key in a JSON "
+        "object (default: labels, targets, y, ...).",
+        show_default=False,
+        rich_help_panel=_IO,
+    ),
 ]
 TargetColumnOpt = Annotated[
-    Optional[str],
-    typer.Option("--target-column", help="Column of a CSV/TSV PRED that holds the labels: its "
-                 "header name or 0-based index (default: a column named label/target/y).",
-                 show_default=False, rich_help_panel=_IO),
+    str | None,
+    typer.Option(
+        "--target-column",
+        help="Column of a CSV/TSV PRED that holds the labels: its "
+        "header name or 0-based index (default: a column named label/target/y).",
+        show_default=False,
+        rich_help_panel=_IO,
+    ),
 ]
 ThreadsOpt = Annotated[
-    Optional[int],
-    typer.Option("--threads", "-t", min=1, help="Threads to spread blocks over (default: every "
-                 "CPU); the result is identical bit for bit whatever the number.",
-                 show_default=False),
+    int | None,
+    typer.Option(
+        "--threads",
+        "-t",
+        min=1,
+        help="Threads to spread blocks over (default: every "
+        "CPU); the result is identical bit for bit whatever the number.",
+        show_default=False,
+    ),
 ]
 QuietOpt = Annotated[
     bool,
@@ -168,53 +211,82 @@ DebugOpt = Annotated[
 
 PerSampleOpt = Annotated[
     bool,
-    typer.Option("--per-sample", "-p", help="Add the per-sample losses (torch's "
-                 "reduction='none' values).", rich_help_panel=_OUT),
+    typer.Option(
+        "--per-sample",
+        "-p",
+        help="Add the per-sample losses (torch's reduction='none' values).",
+        rich_help_panel=_OUT,
+    ),
 ]
 GradOpt = Annotated[
     bool,
-    typer.Option("--grad", "-g", help="Add the gradient of the loss with respect to PRED.",
-                 rich_help_panel=_OUT),
+    typer.Option(
+        "--grad",
+        "-g",
+        help="Add the gradient of the loss with respect to PRED.",
+        rich_help_panel=_OUT,
+    ),
 ]
 ComputeFormatOpt = Annotated[
     Format,
-    typer.Option("--format", "-f", help="table for people; json, csv or plain for scripts.",
-                 rich_help_panel=_OUT),
+    typer.Option(
+        "--format",
+        "-f",
+        help="table for people; json, csv or plain for scripts.",
+        rich_help_panel=_OUT,
+    ),
 ]
 SaveGradOpt = Annotated[
-    Optional[str],
-    typer.Option("--save-grad", help="Write the gradient to this .npy file, block by block "
-                 "(written whole or not at all).", show_default=False, rich_help_panel=_OUT),
+    str | None,
+    typer.Option(
+        "--save-grad",
+        help="Write the gradient to this .npy file, block by block (written whole or not at all).",
+        show_default=False,
+        rich_help_panel=_OUT,
+    ),
 ]
 GradDtypeOpt = Annotated[
-    Optional[GradDtype],
-    typer.Option("--grad-dtype", help="dtype of the --save-grad file (default: PRED's float "
-                 "dtype).", show_default=False, rich_help_panel=_OUT),
+    GradDtype | None,
+    typer.Option(
+        "--grad-dtype",
+        help="dtype of the --save-grad file (default: PRED's float dtype).",
+        show_default=False,
+        rich_help_panel=_OUT,
+    ),
 ]
 SavePerSampleOpt = Annotated[
-    Optional[str],
-    typer.Option("--save-per-sample", help="Write the per-sample losses to this .npy or .csv "
-                 "file (written whole or not at all).", show_default=False,
-                 rich_help_panel=_OUT),
+    str | None,
+    typer.Option(
+        "--save-per-sample",
+        help="Write the per-sample losses to this .npy or .csv file (written whole or not at all).",
+        show_default=False,
+        rich_help_panel=_OUT,
+    ),
 ]
 
 # `check`'s conditions and its own variants of the shared options
 
 _COND = "Condition"
 MaxOpt = Annotated[
-    Optional[float],
-    typer.Option("--max", help="Holds when loss <= MAX.", show_default=False,
-                 rich_help_panel=_COND),
+    float | None,
+    typer.Option(
+        "--max", help="Holds when loss <= MAX.", show_default=False, rich_help_panel=_COND
+    ),
 ]
 MinOpt = Annotated[
-    Optional[float],
-    typer.Option("--min", help="Holds when loss >= MIN.", show_default=False,
-                 rich_help_panel=_COND),
+    float | None,
+    typer.Option(
+        "--min", help="Holds when loss >= MIN.", show_default=False, rich_help_panel=_COND
+    ),
 ]
 ExpectOpt = Annotated[
-    Optional[float],
-    typer.Option("--expect", help="Holds when |loss - EXPECT| <= ATOL + RTOL * |EXPECT|.",
-                 show_default=False, rich_help_panel=_COND),
+    float | None,
+    typer.Option(
+        "--expect",
+        help="Holds when |loss - EXPECT| <= ATOL + RTOL * |EXPECT|.",
+        show_default=False,
+        rich_help_panel=_COND,
+    ),
 ]
 RtolOpt = Annotated[
     float,
@@ -226,11 +298,16 @@ AtolOpt = Annotated[
 ]
 CheckReductionOpt = Annotated[
     Reduction,
-    typer.Option("--reduction", "-r", help="mean or sum (check compares one number).",
-                 rich_help_panel=_LOSS),
+    typer.Option(
+        "--reduction", "-r", help="mean or sum (check compares one number).", rich_help_panel=_LOSS
+    ),
 ]
 CheckFormatOpt = Annotated[
     Format,
-    typer.Option("--format", "-f", help="table or plain: one verdict line; json: an object.",
-                 rich_help_panel=_OUT),
+    typer.Option(
+        "--format",
+        "-f",
+        help="table or plain: one verdict line; json: an object.",
+        rich_help_panel=_OUT,
+    ),
 ]

@@ -51,8 +51,6 @@ def evaluate(loss: str, input, target, **kw) -> LossResult:
     return run(spec, input, target, out)
 
 
-
-
 def cross_entropy(
     input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
 ):
@@ -73,7 +71,12 @@ def cross_entropy(
     0.212074
     """
     return evaluate(
-        "ce", input, target, weight=weight, ignore_index=ignore_index, reduction=reduction,
+        "ce",
+        input,
+        target,
+        weight=weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
         label_smoothing=label_smoothing,
     ).value
 
@@ -92,8 +95,14 @@ def cross_entropy_probs(
     0.287682
     """
     return evaluate(
-        "ce", input, target, input_kind="probs", weight=weight, ignore_index=ignore_index,
-        reduction=reduction, label_smoothing=label_smoothing,
+        "ce",
+        input,
+        target,
+        input_kind="probs",
+        weight=weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
     ).value
 
 
@@ -125,9 +134,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     return evaluate("bce", input, target, weight=weight, reduction=reduction).value
 
 
-def binary_cross_entropy_with_logits(
-    input, target, weight=None, reduction="mean", pos_weight=None
-):
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
     """BCE of logits, as ``torch.nn.functional.binary_cross_entropy_with_logits``.
 
     ``loss = w [(1 - t) x - (1 + (pw - 1) t) log(sigmoid(x))]``, computed as
@@ -155,8 +162,14 @@ def cross_entropy_grad(
     ``loss.sum().backward()`` gives in torch.
     """
     return _grad(
-        "ce", "logits", input, target, weight=weight, ignore_index=ignore_index,
-        reduction=reduction, label_smoothing=label_smoothing,
+        "ce",
+        "logits",
+        input,
+        target,
+        weight=weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
     )
 
 
@@ -165,15 +178,26 @@ def cross_entropy_probs_grad(
 ):
     """Gradient of :func:`cross_entropy_probs` with respect to the probabilities: ``-y / s``."""
     return _grad(
-        "ce", "probs", input, target, weight=weight, ignore_index=ignore_index,
-        reduction=reduction, label_smoothing=label_smoothing,
+        "ce",
+        "probs",
+        input,
+        target,
+        weight=weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
     )
 
 
 def nll_loss_grad(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Gradient of :func:`nll_loss` with respect to the log-probabilities."""
     return _grad(
-        "nll", "log-probs", input, target, weight=weight, ignore_index=ignore_index,
+        "nll",
+        "log-probs",
+        input,
+        target,
+        weight=weight,
+        ignore_index=ignore_index,
         reduction=reduction,
     )
 
@@ -188,6 +212,11 @@ def binary_cross_entropy_with_logits_grad(
 ):
     """Gradient of :func:`binary_cross_entropy_with_logits`: ``w [(1 - t) - lw sigmoid(-x)]``."""
     return _grad(
-        "bce-logits", "logits", input, target, weight=weight, reduction=reduction,
+        "bce-logits",
+        "logits",
+        input,
+        target,
+        weight=weight,
+        reduction=reduction,
         pos_weight=pos_weight,
     )

@@ -49,8 +49,15 @@ def compute_block(
         if p.categorical:
             loss, g = categorical(p, x, t, want_grad, scale)
         else:
-            loss, g = binary(p, x, t, _rows(p.weight, start, stop),
-                             _rows(p.pos_weight, start, stop), want_grad, scale)
+            loss, g = binary(
+                p,
+                x,
+                t,
+                _rows(p.weight, start, stop),
+                _rows(p.pos_weight, start, stop),
+                want_grad,
+                scale,
+            )
         if g is not None and grad_dtype is not None:
             g = g.astype(grad_dtype, copy=False)
     n = loss.shape[0]

@@ -65,8 +65,13 @@ def categorical(p: Problem, x: np.ndarray, t: np.ndarray, want_grad: bool, scale
     """Per-element loss and gradient of one block of ce/nll: ``(loss, grad or None)``."""
     c = p.n_classes or 0
     w = p.weight
-    k = _Classes(p.label_smoothing, c, w, None if w is None else class_view(w, x.ndim),
-                 float(c) if w is None else float(np.sum(w)))
+    k = _Classes(
+        p.label_smoothing,
+        c,
+        w,
+        None if w is None else class_view(w, x.ndim),
+        float(c) if w is None else float(np.sum(w)),
+    )
     logits = p.input_kind == "logits"
     if p.soft:
         v = _soft_mass(t, k)
@@ -180,8 +185,9 @@ def _direct_soft(x: np.ndarray, v: np.ndarray, probs: bool, want_grad: bool, sca
     return loss, g
 
 
-def _direct_index(x: np.ndarray, m: _IndexMass, k: _Classes, probs: bool, want_grad: bool,
-                  scale: float):
+def _direct_index(
+    x: np.ndarray, m: _IndexMass, k: _Classes, probs: bool, want_grad: bool, scale: float
+):
     """Index targets on probabilities or log-probabilities (used as they are)."""
     xf = x.astype(np.float64, copy=False)
     x_t = np.take_along_axis(xf, m.tt, axis=1)[:, 0]

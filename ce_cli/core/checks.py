@@ -21,7 +21,9 @@ def as_numeric(a, role: str) -> np.ndarray:
     if arr.dtype == object or arr.dtype.kind not in "biuf":
         raise CeLossError(
             f"has dtype {arr.dtype}; expected real numbers (float or integer)",
-            input=role, value=str(arr.dtype), expected="real numbers",
+            input=role,
+            value=str(arr.dtype),
+            expected="real numbers",
         )
     if arr.dtype.kind == "b":
         arr = arr.astype(np.float64)
@@ -46,11 +48,24 @@ def fmt(v) -> str:
     return repr(v)
 
 
-def _bad(role: str, mask: np.ndarray, offset: int, what: str, expected: str | None = None,
-         values: np.ndarray | None = None, hint: str | None = None) -> CeLossError:
+def _bad(
+    role: str,
+    mask: np.ndarray,
+    offset: int,
+    what: str,
+    expected: str | None = None,
+    values: np.ndarray | None = None,
+    hint: str | None = None,
+) -> CeLossError:
     value = None if values is None else float(values[mask][0])
-    return CeLossError(what, input=role, position=first_position(mask, offset), value=value,
-                       expected=expected, hint=hint)
+    return CeLossError(
+        what,
+        input=role,
+        position=first_position(mask, offset),
+        value=value,
+        expected=expected,
+        hint=hint,
+    )
 
 
 def check_block(p: Problem, x: np.ndarray, t: np.ndarray, offset: int) -> None:
@@ -70,36 +85,66 @@ def _check_input(p: Problem, x: np.ndarray, offset: int) -> None:
         bad = (x < 0) | (x > 1)
         if bad.any():
             v = fmt(x[bad][0])
-            raise _bad("input", bad, offset, f"is {v}; expected probabilities between 0 and 1",
-                       "probabilities between 0 and 1", x)
+            raise _bad(
+                "input",
+                bad,
+                offset,
+                f"is {v}; expected probabilities between 0 and 1",
+                "probabilities between 0 and 1",
+                x,
+            )
     elif p.loss == "bce-logits":
         bad = np.isinf(x)
         if bad.any():
-            raise _bad("input", bad, offset, f"is {fmt(x[bad][0])}; expected finite logits",
-                       "finite logits", x)
+            raise _bad(
+                "input",
+                bad,
+                offset,
+                f"is {fmt(x[bad][0])}; expected finite logits",
+                "finite logits",
+                x,
+            )
     else:
         bad = x == np.inf
         if bad.any():
-            raise _bad("input", bad, offset, f"is inf; expected finite {p.input_kind}",
-                       f"finite {p.input_kind}", x)
+            raise _bad(
+                "input",
+                bad,
+                offset,
+                f"is inf; expected finite {p.input_kind}",
+                f"finite {p.input_kind}",
+                x,
+            )
         if p.input_kind == "logits":
             dead = np.all(x == -np.inf, axis=1)
             if dead.any():
-                raise _bad("input", dead, offset,
-                           ": every class logit is -inf; the softmax is undefined")
+                raise _bad(
+                    "input", dead, offset, ": every class logit is -inf; the softmax is undefined"
+                )
 
 
 def _check_soft_target(p: Problem, t: np.ndarray, offset: int) -> None:
     bad = ~np.isfinite(t)
     if bad.any():
-        raise _bad("target", bad, offset, f"is {fmt(t[bad][0])}; expected finite probabilities",
-                   "finite probabilities", t)
+        raise _bad(
+            "target",
+            bad,
+            offset,
+            f"is {fmt(t[bad][0])}; expected finite probabilities",
+            "finite probabilities",
+            t,
+        )
     if not p.categorical:
         bad = (t < 0) | (t > 1)
         if bad.any():
-            raise _bad("target", bad, offset,
-                       f"is {fmt(t[bad][0])}; {p.loss} expects targets between 0 and 1",
-                       "targets between 0 and 1", t)
+            raise _bad(
+                "target",
+                bad,
+                offset,
+                f"is {fmt(t[bad][0])}; {p.loss} expects targets between 0 and 1",
+                "targets between 0 and 1",
+                t,
+            )
 
 
 def _check_index_target(p: Problem, t: np.ndarray, offset: int) -> None:
@@ -107,9 +152,14 @@ def _check_index_target(p: Problem, t: np.ndarray, offset: int) -> None:
     if t.dtype.kind == "f":
         frac = ~np.isfinite(t) | (t != np.round(t))
         if frac.any():
-            raise _bad("target", frac, offset,
-                       f"is {fmt(t[frac][0])}; expected a whole class index in 0..{c - 1}",
-                       f"a whole class index in 0..{c - 1}", t)
+            raise _bad(
+                "target",
+                frac,
+                offset,
+                f"is {fmt(t[frac][0])}; expected a whole class index in 0..{c - 1}",
+                f"a whole class index in 0..{c - 1}",
+                t,
+            )
     bad = ((t < 0) | (t >= c)) & (t != p.ignore_index)
     if not bad.any():
         return

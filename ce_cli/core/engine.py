@@ -66,8 +66,9 @@ def open_input(a, role: str):
     return open_npy(a, role)
 
 
-def run(spec: LossSpec, pred, target, out: OutputSettings | None = None,
-        sinks: Sequence[Sink] = ()) -> LossResult:
+def run(
+    spec: LossSpec, pred, target, out: OutputSettings | None = None, sinks: Sequence[Sink] = ()
+) -> LossResult:
     """Compute the loss of ``spec`` over ``pred`` and ``target``; see :class:`OutputSettings`.
 
     ``pred`` and ``target`` are array-likes, read-only memory maps or ``.npy`` paths. Besides the
@@ -92,17 +93,20 @@ def run(spec: LossSpec, pred, target, out: OutputSettings | None = None,
     own: list[Sink] = []
     try:
         own = _sinks_for(p, out, x0.shape, gdt, memory)
-        total = _drive(p, data, out, rows, workers, (grad_scale(p, denom), gdt),
-                       [*own, *sinks])
+        total = _drive(p, data, out, rows, workers, (grad_scale(p, denom), gdt), [*own, *sinks])
     except BaseException:
         for s in [*own, *sinks]:
             s.discard()
         raise
     pe, g = memory.get("per_element"), memory.get("grad")
     return LossResult(
-        problem=p, loss=reduce_total(p, total, denom), total=total, denominator=denom,
+        problem=p,
+        loss=reduce_total(p, total, denom),
+        total=total,
+        denominator=denom,
         per_element=None if pe is None else pe.array.reshape(p.out_shape),
-        grad=None if g is None else g.array.reshape(x0.shape), target_counts=counts,
+        grad=None if g is None else g.array.reshape(x0.shape),
+        target_counts=counts,
     )
 
 
@@ -115,8 +119,9 @@ def _block_rows(p: Problem, block_elements: int | None) -> int:
 def _workers(workers: int | None, n_blocks: int) -> int:
     n = default_workers() if workers is None else int(workers)
     if n < 1:
-        raise CeLossError(f"must be at least 1; got {n}", input="workers", value=n,
-                          expected="at least 1")
+        raise CeLossError(
+            f"must be at least 1; got {n}", input="workers", value=n, expected="at least 1"
+        )
     return min(n, max(1, n_blocks))
 
 
@@ -129,8 +134,12 @@ def _saved_grad_dtype(out: OutputSettings, input_dtype: np.dtype) -> np.dtype | 
     else:
         gdt = input_dtype if input_dtype.kind == "f" else np.dtype(np.float64)
     if gdt.kind != "f":
-        raise CeLossError(f"must be a float type; got {gdt}", input="grad_dtype",
-                          value=str(gdt), expected="a float type")
+        raise CeLossError(
+            f"must be a float type; got {gdt}",
+            input="grad_dtype",
+            value=str(gdt),
+            expected="a float type",
+        )
     return gdt
 
 
@@ -151,8 +160,9 @@ def _count_all_targets(p: Problem, t: np.ndarray, pages: Pages) -> np.ndarray | 
     return counts
 
 
-def _sinks_for(p: Problem, out: OutputSettings, input_shape: tuple, gdt,
-               memory: dict[str, MemorySink]) -> list[Sink]:
+def _sinks_for(
+    p: Problem, out: OutputSettings, input_shape: tuple, gdt, memory: dict[str, MemorySink]
+) -> list[Sink]:
     """The sinks ``out`` asks for; those in memory are also put in ``memory`` by field.
 
     Built one by one into the list the caller discards on error, so a file opened before a
@@ -166,8 +176,7 @@ def _sinks_for(p: Problem, out: OutputSettings, input_shape: tuple, gdt,
             if os.fspath(out.save_per_element).lower().endswith(".csv"):
                 made.append(CsvSink(out.save_per_element, p.out_shape, p.per_element_shape))
             else:
-                made.append(NpySink(out.save_per_element, "per_element", p.out_shape,
-                                    np.float64))
+                made.append(NpySink(out.save_per_element, "per_element", p.out_shape, np.float64))
     except BaseException:
         for s in made:
             s.discard()
@@ -191,8 +200,15 @@ class _Inputs:
     pages: tuple[Pages, Pages]
 
 
-def _drive(p: Problem, data: _Inputs, out: OutputSettings, rows: int, workers: int,
-           grad: tuple, sinks: list[Sink]) -> float:
+def _drive(
+    p: Problem,
+    data: _Inputs,
+    out: OutputSettings,
+    rows: int,
+    workers: int,
+    grad: tuple,
+    sinks: list[Sink],
+) -> float:
     """Every block computed, handed to the sinks in row order; returns the summed loss.
 
     ``grad`` is ``(scale, saved dtype)``. The sinks are closed, then published, at the end.
@@ -207,8 +223,15 @@ def _drive(p: Problem, data: _Inputs, out: OutputSettings, rows: int, workers: i
 
     def work(b: tuple[int, int]) -> BlockResult:
         start, stop = b
-        return compute_block(p, x[start:stop], t[start:stop], start, want_grad=want_grad,
-                             scale=scale, grad_dtype=grad_dtype)
+        return compute_block(
+            p,
+            x[start:stop],
+            t[start:stop],
+            start,
+            want_grad=want_grad,
+            scale=scale,
+            grad_dtype=grad_dtype,
+        )
 
     def take(b: tuple[int, int], r: BlockResult) -> None:
         sums.append(r.segment_sums)

@@ -64,8 +64,13 @@ def release_scratch() -> None:
 
 def applies(p: Problem, x: np.ndarray) -> bool:
     """Whether a block is for this path: 2-d float logits with class-index targets."""
-    return (p.categorical and p.input_kind == "logits" and not p.soft and x.ndim == 2
-            and x.dtype.kind == "f")
+    return (
+        p.categorical
+        and p.input_kind == "logits"
+        and not p.soft
+        and x.ndim == 2
+        and x.dtype.kind == "f"
+    )
 
 
 def _index_targets(p: Problem, t: np.ndarray):
@@ -146,17 +151,30 @@ def _prepare(p: Problem, x: np.ndarray, t: np.ndarray, start: int) -> _Rows:
         wt = valid.astype(np.float64) if w is None else np.where(valid, w[ti], 0.0)
         b = (eps / c) * valid
     x_t = x.reshape(-1)[rows * c + ti] if x.flags.c_contiguous else x[rows, ti]
-    return _Rows(rows, ti, valid, (1.0 - eps) * wt, b, float(c) if w is None else float(np.sum(w)),
-                 x_t.astype(np.float64))
+    return _Rows(
+        rows,
+        ti,
+        valid,
+        (1.0 - eps) * wt,
+        b,
+        float(c) if w is None else float(np.sum(w)),
+        x_t.astype(np.float64),
+    )
 
 
-def ce_logits_index_2d(p: Problem, x: np.ndarray, t: np.ndarray, start: int, want_grad: bool,
-                       scale: float, grad_dtype):
+def ce_logits_index_2d(
+    p: Problem, x: np.ndarray, t: np.ndarray, start: int, want_grad: bool, scale: float, grad_dtype
+):
     """Per-element loss and gradient of a block of (n, C) logits: ``(loss, grad or None)``."""
     w = p.weight
     # (few classes stay on the float64 path: there the transposition, not exp, is the cost)
-    if (x.shape[1] >= CLASS_MAJOR_BELOW and x.dtype == np.float32 and p.label_smoothing == 0
-            and (w is None or not (w < 0).any()) and _float32_exp_ok()):
+    if (
+        x.shape[1] >= CLASS_MAJOR_BELOW
+        and x.dtype == np.float32
+        and p.label_smoothing == 0
+        and (w is None or not (w < 0).any())
+        and _float32_exp_ok()
+    ):
         r = _prepare(p, x, t, start)
         return _float32_path(p, x, t, start, r, want_grad, scale, grad_dtype)
     return _float64_path(p, x, t, start, want_grad, scale, grad_dtype)
@@ -184,8 +202,16 @@ def _nll_float32(x: np.ndarray, ti: np.ndarray, rows: np.ndarray, x_t: np.ndarra
     return nll, ok
 
 
-def _float32_path(p: Problem, x: np.ndarray, t: np.ndarray, start: int, r: _Rows,
-                  want_grad: bool, scale: float, grad_dtype):
+def _float32_path(
+    p: Problem,
+    x: np.ndarray,
+    t: np.ndarray,
+    start: int,
+    r: _Rows,
+    want_grad: bool,
+    scale: float,
+    grad_dtype,
+):
     """The loss from float32 exponentials; rows it does not cover, and the gradient, float64."""
     nll, ok = _nll_float32(x, r.ti, r.rows, r.x_t)
     with np.errstate(invalid="ignore"):  # 0 * inf on rows redone below
@@ -205,8 +231,9 @@ def _float32_path(p: Problem, x: np.ndarray, t: np.ndarray, start: int, r: _Rows
     return loss, g
 
 
-def _float64_path(p: Problem, x: np.ndarray, t: np.ndarray, start: int, want_grad: bool,
-                  scale: float, grad_dtype):
+def _float64_path(
+    p: Problem, x: np.ndarray, t: np.ndarray, start: int, want_grad: bool, scale: float, grad_dtype
+):
     """Everything in float64: ``L = log(sum_c exp(x_c - sh)) + sh``, ``sh = 0`` on most rows."""
     r = _prepare(p, x, t, start)
     class_major = x.shape[1] < CLASS_MAJOR_BELOW
@@ -259,8 +286,15 @@ def _smoothing_sums(x: np.ndarray, z: np.ndarray, w, class_major: bool):
     return m, (d.sum(axis=1) if w is None else (d * w).sum(axis=1))
 
 
-def _exp_sums(p: Problem, x: np.ndarray, t: np.ndarray, start: int, z: np.ndarray,
-              xz: np.ndarray, class_major: bool):
+def _exp_sums(
+    p: Problem,
+    x: np.ndarray,
+    t: np.ndarray,
+    start: int,
+    z: np.ndarray,
+    xz: np.ndarray,
+    class_major: bool,
+):
     """``z = exp(x - sh)`` and its row sums ``s``: ``(s, sh)``, ``sh`` 0 but on extreme rows."""
     with np.errstate(over="ignore", invalid="ignore"):
         if xz.dtype == np.float64:
@@ -321,8 +355,9 @@ def _nll(s: np.ndarray, sh, r: _Rows, z: np.ndarray, class_major: bool) -> np.nd
     return nll
 
 
-def _gradient(p: Problem, z: np.ndarray, s: np.ndarray, r: _Rows, scale: float, grad_dtype,
-              class_major: bool) -> np.ndarray:
+def _gradient(
+    p: Problem, z: np.ndarray, s: np.ndarray, r: _Rows, scale: float, grad_dtype, class_major: bool
+) -> np.ndarray:
     """``d loss / d x = softmax(x) (a + b W) - a onehot(t) - b w``, all times ``scale``.
 
     ``softmax(x) = z / s`` whatever shift ``z`` carries; ``z`` is overwritten.

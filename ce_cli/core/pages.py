@@ -23,9 +23,15 @@ class Pages:
         while isinstance(a, np.ndarray) and not isinstance(a, np.memmap):
             a = a.base
         mm = getattr(a, "_mmap", None) if isinstance(a, np.memmap) else None
-        if (mm is None or getattr(a, "mode", None) != "r" or not hasattr(mm, "madvise")
-                or not hasattr(mmap, "MADV_DONTNEED") or arr.ndim == 0
-                or not arr.flags.c_contiguous or len(mm) == 0):
+        if (
+            mm is None
+            or getattr(a, "mode", None) != "r"
+            or not hasattr(mm, "madvise")
+            or not hasattr(mmap, "MADV_DONTNEED")
+            or arr.ndim == 0
+            or not arr.flags.c_contiguous
+            or len(mm) == 0
+        ):
             return
         view = np.frombuffer(mm, dtype=np.uint8)
         base = view.ctypes.data

@@ -31,8 +31,12 @@ _KIND_HINTS = {
 
 def _check_option(role: str, value, allowed) -> None:
     if value not in allowed:
-        raise CeLossError(f"must be one of {', '.join(allowed)}; got {value!r}", input=role,
-                          value=value, expected=", ".join(allowed))
+        raise CeLossError(
+            f"must be one of {', '.join(allowed)}; got {value!r}",
+            input=role,
+            value=value,
+            expected=", ".join(allowed),
+        )
 
 
 def resolve_input_kind(spec: LossSpec) -> str:
@@ -47,9 +51,12 @@ def resolve_input_kind(spec: LossSpec) -> str:
     allowed = " or ".join(ALLOWED_INPUT[loss])
     if kind not in ALLOWED_INPUT[loss]:
         raise CeLossError(
-            f"{{loss}} {loss!r} takes {allowed} as input, not {kind}", input="input_kind",
+            f"{{loss}} {loss!r} takes {allowed} as input, not {kind}",
+            input="input_kind",
             option_what=f"{{loss}} {loss} takes {allowed}, not {{input_kind}} {kind}",
-            value=kind, expected=allowed, hint=_KIND_HINTS.get((loss, kind)),
+            value=kind,
+            expected=allowed,
+            hint=_KIND_HINTS.get((loss, kind)),
         )
     return kind
 
@@ -58,11 +65,16 @@ def _label_smoothing(value) -> float:
     try:
         eps = float(value)
     except (TypeError, ValueError):
-        raise CeLossError(f"must be a number; got {value!r}", input="label_smoothing",
-                          value=value) from None
+        raise CeLossError(
+            f"must be a number; got {value!r}", input="label_smoothing", value=value
+        ) from None
     if not 0.0 <= eps <= 1.0:
-        raise CeLossError(f"must be between 0.0 and 1.0; got {eps!r}", input="label_smoothing",
-                          value=eps, expected="between 0.0 and 1.0")
+        raise CeLossError(
+            f"must be between 0.0 and 1.0; got {eps!r}",
+            input="label_smoothing",
+            value=eps,
+            expected="between 0.0 and 1.0",
+        )
     return eps
 
 
@@ -79,15 +91,21 @@ def _param(value, role: str, input_shape: tuple, per_class: int | None) -> np.nd
     arr = as_numeric(value, role).astype(np.float64)
     bad = ~np.isfinite(arr)
     if np.any(bad):
-        raise CeLossError(f"is {fmt(arr[bad][0])}; expected finite numbers", input=role,
-                          position=first_position(bad), value=float(arr[bad][0]),
-                          expected="finite numbers")
+        raise CeLossError(
+            f"is {fmt(arr[bad][0])}; expected finite numbers",
+            input=role,
+            position=first_position(bad),
+            value=float(arr[bad][0]),
+            expected="finite numbers",
+        )
     if per_class is not None:
         if arr.ndim != 1 or arr.shape[0] != per_class:
             got = f"{arr.shape[0]} entries" if arr.ndim == 1 else f"shape {arr.shape}"
             raise CeLossError(
                 f"has {got} but {{the_input}} has {per_class} classes; "
-                "expected one weight per class", input=role, expected="one weight per class",
+                "expected one weight per class",
+                input=role,
+                expected="one weight per class",
             )
         return arr
     try:
@@ -97,7 +115,9 @@ def _param(value, role: str, input_shape: tuple, per_class: int | None) -> np.nd
     if shape != tuple(input_shape):
         raise CeLossError(
             f"has shape {arr.shape}, which does not broadcast to {{the_input_shape}} "
-            f"{tuple(input_shape)}", input=role, value=arr.shape,
+            f"{tuple(input_shape)}",
+            input=role,
+            value=arr.shape,
         )
     return arr.reshape((1,) * (len(input_shape) - arr.ndim) + arr.shape)
 
@@ -110,7 +130,9 @@ def _per_class_bce_weight(value, xs: tuple):
     if v.shape[0] != xs[1]:
         raise CeLossError(
             f"has {v.shape[0]} values but {{the_input}} has {xs[1]} classes "
-            f"(dimension 1 of shape {tuple(xs)})", input="weight", value=v.shape[0],
+            f"(dimension 1 of shape {tuple(xs)})",
+            input="weight",
+            value=v.shape[0],
             expected=f"{xs[1]} values",
         )
     return v.reshape((1, -1) + (1,) * (len(xs) - 2))
@@ -134,35 +156,51 @@ def plan(spec: LossSpec, input, target) -> Problem:
     return _plan_categorical(spec, kind, xs, ts, ignore_index, eps)
 
 
-def _plan_binary(spec: LossSpec, kind: str, xs: tuple, ts: tuple, ignore_index: int,
-                 eps: float) -> Problem:
+def _plan_binary(
+    spec: LossSpec, kind: str, xs: tuple, ts: tuple, ignore_index: int, eps: float
+) -> Problem:
     loss = spec.loss
     if eps:
         raise CeLossError(f"applies to ce and nll, not {loss}", input="label_smoothing")
     if spec.pos_weight is not None and loss == "bce":
         raise CeLossError("applies to bce-logits, not bce", input="pos_weight")
     if ts != xs:
-        raise CeLossError(f"has shape {ts} but {{other_input}} has shape {xs}; {loss} needs the "
-                          "same shape", input="target", value=ts, expected=str(xs))
+        raise CeLossError(
+            f"has shape {ts} but {{other_input}} has shape {xs}; {loss} needs the same shape",
+            input="target",
+            value=ts,
+            expected=str(xs),
+        )
     weight = spec.weight
     if spec.weight_per_class and weight is not None:
         weight = _per_class_bce_weight(weight, xs)
     shape = xs if xs else (1,)
     return Problem(
-        loss=loss, input_kind=kind, soft=True, input_shape=shape, target_shape=shape,
-        out_shape=xs, reduction=spec.reduction, ignore_index=ignore_index, label_smoothing=0.0,
+        loss=loss,
+        input_kind=kind,
+        soft=True,
+        input_shape=shape,
+        target_shape=shape,
+        out_shape=xs,
+        reduction=spec.reduction,
+        ignore_index=ignore_index,
+        label_smoothing=0.0,
         weight=_param(weight, "weight", shape, None),
         pos_weight=_param(spec.pos_weight, "pos_weight", shape, None),
     )
 
 
-def _plan_categorical(spec: LossSpec, kind: str, xs: tuple, ts: tuple, ignore_index: int,
-                      eps: float) -> Problem:
+def _plan_categorical(
+    spec: LossSpec, kind: str, xs: tuple, ts: tuple, ignore_index: int, eps: float
+) -> Problem:
     if spec.pos_weight is not None:
         raise CeLossError(f"applies to bce-logits, not {spec.loss}", input="pos_weight")
     if not xs:
-        raise CeLossError("is a single number; expected class scores of shape (C,), (N, C) "
-                          "or (N, C, d1, ...)", input="input", value=xs)
+        raise CeLossError(
+            "is a single number; expected class scores of shape (C,), (N, C) or (N, C, d1, ...)",
+            input="input",
+            value=xs,
+        )
     single = len(xs) == 1
     shape = (1,) + xs if single else xs
     if shape[1] == 0:
@@ -173,8 +211,10 @@ def _plan_categorical(spec: LossSpec, kind: str, xs: tuple, ts: tuple, ignore_in
         if ignore_index >= 0:
             raise CeLossError(
                 f"={ignore_index} cannot be used with probability targets (target has "
-                "{the_input_shape}); as in torch it must be negative", input="ignore_index",
-                value=ignore_index, expected="a negative index",
+                "{the_input_shape}); as in torch it must be negative",
+                input="ignore_index",
+                value=ignore_index,
+                expected="a negative index",
             )
         tshape = shape
     elif ts == index_shape:
@@ -183,11 +223,20 @@ def _plan_categorical(spec: LossSpec, kind: str, xs: tuple, ts: tuple, ignore_in
     else:
         raise CeLossError(
             f"has shape {ts} but {{other_input}} has shape {xs}; expected {index_shape} for "
-            f"class indices or {xs} for class probabilities", input="target", value=ts,
+            f"class indices or {xs} for class probabilities",
+            input="target",
+            value=ts,
             expected=f"{index_shape} or {xs}",
         )
     return Problem(
-        loss=spec.loss, input_kind=kind, soft=soft, input_shape=shape, target_shape=tshape,
-        out_shape=index_shape, reduction=spec.reduction, ignore_index=ignore_index,
-        label_smoothing=eps, weight=_param(spec.weight, "weight", shape, shape[1]),
+        loss=spec.loss,
+        input_kind=kind,
+        soft=soft,
+        input_shape=shape,
+        target_shape=tshape,
+        out_shape=index_shape,
+        reduction=spec.reduction,
+        ignore_index=ignore_index,
+        label_smoothing=eps,
+        weight=_param(spec.weight, "weight", shape, shape[1]),
     )

@@ -28,8 +28,9 @@ class _Workers:
         self.work = work
         self.tasks: queue.SimpleQueue = queue.SimpleQueue()
         self.stop = False
-        self.threads = [threading.Thread(target=self._serve, name=f"ce-loss-{i}", daemon=True)
-                        for i in range(n)]
+        self.threads = [
+            threading.Thread(target=self._serve, name=f"ce-loss-{i}", daemon=True) for i in range(n)
+        ]
         for th in self.threads:
             th.start()
 
@@ -58,8 +59,12 @@ class _Workers:
             th.join()
 
 
-def in_order(bounds: Iterator[tuple[int, int]], work: Callable[[tuple[int, int]], Any],
-             take: Callable[[tuple[int, int], Any], None], workers: int) -> None:
+def in_order(
+    bounds: Iterator[tuple[int, int]],
+    work: Callable[[tuple[int, int]], Any],
+    take: Callable[[tuple[int, int], Any], None],
+    workers: int,
+) -> None:
     """``take(b, work(b))`` for every block in order, ``work`` run on ``workers`` threads.
 
     NumPy releases the GIL, so blocks compute in parallel. At most ``2 * workers`` blocks are in

@@ -36,8 +36,19 @@ from .table import read_table
 from .vector import read_vector
 
 __all__ = [
-    "CLASS_NAME_KEYS", "FORMATS", "LABEL_COLUMNS", "MAX_DIMS", "MAX_NPY_HEADER", "NPZ_MAP_BYTES",
-    "PRED_KEYS", "STDIN_NAME", "TARGET_KEYS", "TEXT_PIECE", "Loaded", "load", "open_npy",
+    "CLASS_NAME_KEYS",
+    "FORMATS",
+    "LABEL_COLUMNS",
+    "MAX_DIMS",
+    "MAX_NPY_HEADER",
+    "NPZ_MAP_BYTES",
+    "PRED_KEYS",
+    "STDIN_NAME",
+    "TARGET_KEYS",
+    "TEXT_PIECE",
+    "Loaded",
+    "load",
+    "open_npy",
     "read_vector",
 ]
 
@@ -75,8 +86,14 @@ _READERS = {
 }
 
 
-def load(pred: str, target: str | None = None, settings: ReadSettings | None = None, *,
-         stdin=None, mmap: bool = True) -> Loaded:
+def load(
+    pred: str,
+    target: str | None = None,
+    settings: ReadSettings | None = None,
+    *,
+    stdin=None,
+    mmap: bool = True,
+) -> Loaded:
     """Read the predictions, and the targets, of one run.
 
     ``pred`` and ``target`` are paths, or ``"-"`` for standard input (``stdin``, by default
@@ -100,29 +117,58 @@ def load(pred: str, target: str | None = None, settings: ReadSettings | None = N
     pf = check_format(s.pred_format, "pred_format")
     tf = check_format(s.target_format, "target_format")
     if pred == "-" and target == "-":
-        raise file_error(STDIN_NAME, "the predictions and the targets cannot both come from "
-                         "standard input; expected one of them as a file")
+        raise file_error(
+            STDIN_NAME,
+            "the predictions and the targets cannot both come from "
+            "standard input; expected one of them as a file",
+        )
     own = target is None
     psrc, fmt = _open(pred, stdin, pf, s, key=s.pred_key, option="pred key", own=own)
-    part = _READERS[fmt](psrc, fmt, Request(
-        role="pred", pred_key=s.pred_key, target_key=s.target_key if own else None,
-        target_column=s.target_column if own else None, own_target=own, mmap=mmap,
-        piece=TEXT_PIECE, map_bytes=NPZ_MAP_BYTES))
+    part = _READERS[fmt](
+        psrc,
+        fmt,
+        Request(
+            role="pred",
+            pred_key=s.pred_key,
+            target_key=s.target_key if own else None,
+            target_column=s.target_column if own else None,
+            own_target=own,
+            mmap=mmap,
+            piece=TEXT_PIECE,
+            map_bytes=NPZ_MAP_BYTES,
+        ),
+    )
     target_arr, target_name = part.target, (psrc.name if part.target is not None else None)
     if target is not None:
         tsrc, tfmt = _open(target, stdin, tf, s, key=None, option="", own=True)
-        tpart = _READERS[tfmt](tsrc, tfmt, Request(
-            role="target", target_key=s.target_key, target_column=s.target_column,
-            names=class_names(part.class_names), mmap=mmap, piece=TEXT_PIECE,
-            map_bytes=NPZ_MAP_BYTES))
+        tpart = _READERS[tfmt](
+            tsrc,
+            tfmt,
+            Request(
+                role="target",
+                target_key=s.target_key,
+                target_column=s.target_column,
+                names=class_names(part.class_names),
+                mmap=mmap,
+                piece=TEXT_PIECE,
+                map_bytes=NPZ_MAP_BYTES,
+            ),
+        )
         target_arr, target_name = tpart.target, tsrc.name
     assert part.pred is not None  # every reader gives the predictions file's predictions
-    return Loaded(pred=part.pred, target=target_arr, pred_name=psrc.name,
-                  target_name=target_name, class_names=part.class_names, pred_format=fmt)
+    return Loaded(
+        pred=part.pred,
+        target=target_arr,
+        pred_name=psrc.name,
+        target_name=target_name,
+        class_names=part.class_names,
+        pred_format=fmt,
+    )
 
 
-def _open(spec: str, stdin, given: str | None, s: ReadSettings, *, key: str | None,
-          option: str, own: bool) -> tuple[Source, str]:
+def _open(
+    spec: str, stdin, given: str | None, s: ReadSettings, *, key: str | None, option: str, own: bool
+) -> tuple[Source, str]:
     """The source and format of one input, after checking the options apply to its format.
 
     ``key``/``option``: the predictions' key, checked first; ``own``: whether the target key
@@ -134,16 +180,28 @@ def _open(spec: str, stdin, given: str | None, s: ReadSettings, *, key: str | No
     if key is not None:
         _check_applies(src.name, fmt, key=key, key_option=option)
     if own:
-        _check_applies(src.name, fmt, key=s.target_key, key_option="target key",
-                       column=s.target_column)
+        _check_applies(
+            src.name, fmt, key=s.target_key, key_option="target key", column=s.target_column
+        )
     return src, fmt
 
 
-def _check_applies(name: str, fmt: str, *, key: str | None = None, key_option: str = "",
-                   column: str | int | None = None) -> None:
+def _check_applies(
+    name: str,
+    fmt: str,
+    *,
+    key: str | None = None,
+    key_option: str = "",
+    column: str | int | None = None,
+) -> None:
     if key is not None and fmt not in ("npz", "json", "jsonl"):
-        raise file_error(name, f"is {KIND[fmt]}, which has no named arrays; "
-                         f"the {key_option} applies to .npz, .json and .jsonl files")
+        raise file_error(
+            name,
+            f"is {KIND[fmt]}, which has no named arrays; "
+            f"the {key_option} applies to .npz, .json and .jsonl files",
+        )
     if column is not None and fmt not in ("csv", "tsv"):
-        raise file_error(name, f"is {KIND[fmt]}, which has no columns; the target "
-                         "column applies to CSV and TSV files")
+        raise file_error(
+            name,
+            f"is {KIND[fmt]}, which has no columns; the target column applies to CSV and TSV files",
+        )

@@ -72,14 +72,16 @@ def _load(doc_text: str, name: str, hint_lines: bool = False) -> Any:
     try:
         return json.loads(doc_text)
     except RecursionError:
-        raise file_error(name, f"JSON nested too deeply; expected arrays of at most "
-                         f"{MAX_DIMS} dimensions") from None
+        raise file_error(
+            name, f"JSON nested too deeply; expected arrays of at most {MAX_DIMS} dimensions"
+        ) from None
     except json.JSONDecodeError as e:
         hint = None
         if hint_lines and e.msg == "Extra data":
             hint = "one JSON value per line is JSON Lines: name the file .jsonl"
-        raise error_at(name, f"line {e.lineno}, column {e.colno}", f"not valid JSON ({e.msg})",
-                       hint=hint) from None
+        raise error_at(
+            name, f"line {e.lineno}, column {e.colno}", f"not valid JSON ({e.msg})", hint=hint
+        ) from None
     except ValueError as e:  # e.g. an integer of more than 4300 digits
         raise file_error(name, f"not valid JSON ({e})") from None
 
@@ -101,8 +103,9 @@ def read_jsonl(src: Source, fmt: str, req: Request) -> Part:
         return _read_objects(docs, nos, name, req)
     for i, d in zip(nos, docs, strict=True):
         if type(d) is dict:
-            raise error_at(name, f"line {i + 1}",
-                           f"an object, expected a list or a number like line {first}")
+            raise error_at(
+                name, f"line {i + 1}", f"an object, expected a list or a number like line {first}"
+            )
     if req.role == "target":
         return Part(target=_rows(docs, nos, name, "", req.names, True))
     return Part(pred=_rows(docs, nos, name, "", None, False))
@@ -138,14 +141,16 @@ def _read_objects(docs: list, nos: list[int], name: str, req: Request) -> Part:
     targets: list = []
     for i, d in zip(nos, docs, strict=True):
         if type(d) is not dict:
-            raise error_at(name, f"line {i + 1}",
-                           f"{_describe(d)}, expected an object like line {first}")
+            raise error_at(
+                name, f"line {i + 1}", f"{_describe(d)}, expected an object like line {first}"
+            )
         for k, out in ((pk, preds), (tk, targets)):
             if k is None:
                 continue
             if k not in d:
-                raise error_at(name, f"line {i + 1}",
-                               f"no {k!r} key; expected one like line {first}")
+                raise error_at(
+                    name, f"line {i + 1}", f"no {k!r} key; expected one like line {first}"
+                )
             out.append(d[k])
     part = Part()
     if pk is not None:
@@ -155,8 +160,9 @@ def _read_objects(docs: list, nos: list[int], name: str, req: Request) -> Part:
     return part
 
 
-def _rows(rows: list, nos: list[int], name: str, key: str, names: ClassNames | None,
-          integer: bool) -> np.ndarray:
+def _rows(
+    rows: list, nos: list[int], name: str, key: str, names: ClassNames | None, integer: bool
+) -> np.ndarray:
     """Stack one value per line into an array; every line must have the first line's shape."""
     shape = _shape(rows[0], name, f"line {nos[0] + 1}{key}")
     like = f" like line {nos[0] + 1}"
@@ -200,8 +206,12 @@ def _shape(v: object, name: str, path: str) -> tuple[int, ...]:
     shape: list[int] = []
     while type(v) is list:
         if len(shape) == MAX_DIMS:
-            raise _fail((name, path), (), f"lists nested more than {MAX_DIMS} deep; expected "
-                        f"an array of at most {MAX_DIMS} dimensions")
+            raise _fail(
+                (name, path),
+                (),
+                f"lists nested more than {MAX_DIMS} deep; expected "
+                f"an array of at most {MAX_DIMS} dimensions",
+            )
         shape.append(len(v))
         if not v:
             break
@@ -213,8 +223,15 @@ def _items(n: int) -> str:
     return f"{n} item{'s' if n != 1 else ''}"
 
 
-def _check(v, shape: tuple[int, ...], at: tuple[str, str], idx: list[int],
-           names: ClassNames | None, state: list[bool], like: str = ""):
+def _check(
+    v,
+    shape: tuple[int, ...],
+    at: tuple[str, str],
+    idx: list[int],
+    names: ClassNames | None,
+    state: list[bool],
+    like: str = "",
+):
     """Raise unless ``v`` is nested lists of exactly ``shape`` holding numbers.
 
     Class names (strings) are replaced in place by their indices when ``names`` is given;
@@ -234,8 +251,9 @@ def _check(v, shape: tuple[int, ...], at: tuple[str, str], idx: list[int],
     return v
 
 
-def _number(v, at: tuple[str, str], idx: list[int], names: ClassNames | None,
-            state: list[bool], like: str):
+def _number(
+    v, at: tuple[str, str], idx: list[int], names: ClassNames | None, state: list[bool], like: str
+):
     t = type(v)
     if t is int or t is float:
         state[0] = state[0] or t is float
@@ -247,8 +265,14 @@ def _number(v, at: tuple[str, str], idx: list[int], names: ClassNames | None,
     raise _fail(at, idx, f"{_describe(v)}, expected a number")
 
 
-def _row(v: list, at: tuple[str, str], idx: list[int], names: ClassNames | None,
-         state: list[bool], like: str) -> list:
+def _row(
+    v: list,
+    at: tuple[str, str],
+    idx: list[int],
+    names: ClassNames | None,
+    state: list[bool],
+    like: str,
+) -> list:
     kinds = set(map(type, v))
     if float in kinds:
         state[0] = True
@@ -261,8 +285,11 @@ def _row(v: list, at: tuple[str, str], idx: list[int], names: ClassNames | None,
         if isinstance(x, str) and names is not None:
             v[i] = _class_index(x, names, at, idx + [i])
             continue
-        what = (f"a list, expected a number{like}" if t is list
-                else f"{_describe(x)}, expected a number")
+        what = (
+            f"a list, expected a number{like}"
+            if t is list
+            else f"{_describe(x)}, expected a number"
+        )
         raise _fail(at, idx + [i], what)
     return v
 
@@ -270,8 +297,12 @@ def _row(v: list, at: tuple[str, str], idx: list[int], names: ClassNames | None,
 def _class_index(s: str, names: ClassNames, at: tuple[str, str], idx: list[int]) -> int:
     j = names.index(s)
     if j is None:
-        raise _fail(at, idx, f"{_describe(s)} but not a class name; expected a number or one "
-                    f"of {names.listing(unique=True)}")
+        raise _fail(
+            at,
+            idx,
+            f"{_describe(s)} but not a class name; expected a number or one "
+            f"of {names.listing(unique=True)}",
+        )
     return j
 
 
@@ -287,8 +318,9 @@ def _to_array(v, name: str, path: str, state: list[bool], integer: bool) -> np.n
         raise _fail((name, path), (), "a number too large for a float") from None
 
 
-def _array(v, name: str, path: str, names: ClassNames | None = None,
-           integer: bool = False) -> np.ndarray:
+def _array(
+    v, name: str, path: str, names: ClassNames | None = None, integer: bool = False
+) -> np.ndarray:
     """The array of the JSON value ``v`` found at ``path`` in file ``name``."""
     shape = _shape(v, name, path)
     state = [False]

@@ -16,8 +16,18 @@ if TYPE_CHECKING:
 
 # Conventional names of the arrays in an .npz archive, a JSON object or a JSON Lines object.
 PRED_KEYS = (
-    "logits", "log_probs", "logprobs", "probs", "probabilities", "predictions", "preds", "pred",
-    "input", "outputs", "scores", "x",
+    "logits",
+    "log_probs",
+    "logprobs",
+    "probs",
+    "probabilities",
+    "predictions",
+    "preds",
+    "pred",
+    "input",
+    "outputs",
+    "scores",
+    "x",
 )
 TARGET_KEYS = ("labels", "label", "targets", "target", "y", "classes")
 # "classes" of strings names the classes; "classes" of numbers holds the targets.
@@ -61,8 +71,9 @@ def class_names(names: Sequence[str] | None) -> ClassNames | None:
 # Keys of a container
 
 
-def _pick(keys: Sequence[str], given: str | None, conventional: Sequence[str],
-          exclude: str | None = None) -> str | None:
+def _pick(
+    keys: Sequence[str], given: str | None, conventional: Sequence[str], exclude: str | None = None
+) -> str | None:
     if given is not None:
         return given if given in keys else None
     for k in conventional:
@@ -71,8 +82,9 @@ def _pick(keys: Sequence[str], given: str | None, conventional: Sequence[str],
     return None
 
 
-def select(keys: Iterable[str], data_keys: Iterable[str], name: str, what: str,
-           req: Request) -> tuple[str | None, str | None]:
+def select(
+    keys: Iterable[str], data_keys: Iterable[str], name: str, what: str, req: Request
+) -> tuple[str | None, str | None]:
     """The keys of the predictions and the targets in a container (.npz or JSON object).
 
     ``keys`` are all its keys, ``data_keys`` those that may hold numbers (not class names);
@@ -97,8 +109,12 @@ def _check_given(keys: list[str], name: str, what: str, req: Request) -> None:
         if given is None or given in keys:
             continue
         if req.role == "pred" or option == "target key":
-            raise file_error(name, f"has no {what} named {given!r} (the {option}); it holds "
-                             f"{names_list(keys) or 'nothing'}", value=given)
+            raise file_error(
+                name,
+                f"has no {what} named {given!r} (the {option}); it holds "
+                f"{names_list(keys) or 'nothing'}",
+                value=given,
+            )
 
 
 def _pred_key(data: list[str], name: str, what: str, req: Request) -> str:
@@ -108,8 +124,9 @@ def _pred_key(data: list[str], name: str, what: str, req: Request) -> str:
     if len(data) == 1:
         return data[0]
     if not data:
-        raise file_error(name, f"holds no {what} of predictions; expected one named "
-                         f"{names_list(PRED_KEYS, 20)}")
+        raise file_error(
+            name, f"holds no {what} of predictions; expected one named {names_list(PRED_KEYS, 20)}"
+        )
     raise file_error(
         name,
         f"holds the {what}s {names_list(data)}; expected the predictions under one of "
@@ -135,8 +152,8 @@ def _target_key(data: list[str], pk: str | None, name: str, what: str, req: Requ
         name,
         f"holds the {what}s {names_list(data)}; expected the targets under one of "
         f"{names_list(TARGET_KEYS)}",
-        hint="name the targets with --target-key" + (", or give a TARGET file"
-                                                    if req.role == "pred" else ""),
+        hint="name the targets with --target-key"
+        + (", or give a TARGET file" if req.role == "pred" else ""),
     )
 
 
@@ -160,12 +177,21 @@ def column_by_name(head: Sequence[str], wanted: str, name: str, lineno: int) -> 
     if not hits:
         hits = [j for j, h in enumerate(head) if h.lower() == wanted.lower()]
     if not hits:
-        raise error_at(name, f"line {lineno}", f"no column named {wanted!r}; the columns are "
-                         f"{names_list(head, 30)}", value=wanted)
+        raise error_at(
+            name,
+            f"line {lineno}",
+            f"no column named {wanted!r}; the columns are {names_list(head, 30)}",
+            value=wanted,
+        )
     if len(hits) > 1:
-        raise error_at(name, f"line {lineno}", f"{len(hits)} columns are named {wanted!r} "
-                         f"(columns {', '.join(str(j + 1) for j in hits)}); give the target "
-                         "column by its 0-based index", value=wanted)
+        raise error_at(
+            name,
+            f"line {lineno}",
+            f"{len(hits)} columns are named {wanted!r} "
+            f"(columns {', '.join(str(j + 1) for j in hits)}); give the target "
+            "column by its 0-based index",
+            value=wanted,
+        )
     return hits[0]
 
 
@@ -174,14 +200,18 @@ def column_by_index(column: object, ncols: int, name: str, lineno: int) -> int:
     import numpy as np
 
     if isinstance(column, bool) or not isinstance(column, (int, np.integer)):
-        raise CeLossError(f"must be a column name or index; got {column!r}",
-                          input="target_column", value=column)
+        raise CeLossError(
+            f"must be a column name or index; got {column!r}", input="target_column", value=column
+        )
     idx = int(column) + ncols if column < 0 else int(column)
     if not 0 <= idx < ncols:
-        raise error_at(name, f"line {lineno}",
-                         f"target column {int(column)} is out of range; the file has {ncols} "
-                         f"column{'s' if ncols != 1 else ''} (0..{ncols - 1}, or -1 for the last)",
-                         value=int(column))
+        raise error_at(
+            name,
+            f"line {lineno}",
+            f"target column {int(column)} is out of range; the file has {ncols} "
+            f"column{'s' if ncols != 1 else ''} (0..{ncols - 1}, or -1 for the last)",
+            value=int(column),
+        )
     return idx
 
 
@@ -190,14 +220,16 @@ def label_column(head: Sequence[str], name: str, lineno: int, own_target: bool) 
     found = [j for j, h in enumerate(head) if h.strip().lower() in LABEL_COLUMNS]
     if len(found) > 1:
         raise error_at(
-            name, f"line {lineno}",
+            name,
+            f"line {lineno}",
             f"several columns could hold the targets "
             f"({', '.join(repr(head[j].strip()) for j in found)}); expected one",
             hint="choose one with --target-column",
         )
     if found and not own_target:
         raise error_at(
-            name, f"line {lineno}",
+            name,
+            f"line {lineno}",
             f"has a label column {head[found[0]].strip()!r} and a TARGET file was "
             "given too; expected one source of targets",
             hint="drop the column, or leave out the TARGET file to use it",

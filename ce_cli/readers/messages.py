@@ -34,12 +34,9 @@ def error_at(
     """An error at ``position`` in the file ``name`` (``line 7, column 3``, ``array 'y'[2]``,
     ``[1][0]``): renders ``name position: what`` (as :func:`file_error` without a position).
     """
-    e = CeLossError(what, file=name, position=position or None, hint=hint, value=value,
-                    expected=expected)
-    # Transitional: the old command line and the tests still read `source`; it goes with
-    # cli._prefix_source.
-    e.source = name
-    return e
+    return CeLossError(
+        what, file=name, position=position or None, hint=hint, value=value, expected=expected
+    )
 
 
 def show(text: str, limit: int = 40) -> str:

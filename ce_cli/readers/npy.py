@@ -31,10 +31,13 @@ class Header:
 
     __slots__ = ("dtype", "shape", "fortran_order", "offset")
 
-    def __init__(self, dtype: np.dtype, shape: tuple[int, ...], fortran_order: bool,
-                 offset: int):
-        self.dtype, self.shape, self.fortran_order, self.offset = (dtype, shape, fortran_order,
-                                                                   offset)
+    def __init__(self, dtype: np.dtype, shape: tuple[int, ...], fortran_order: bool, offset: int):
+        self.dtype, self.shape, self.fortran_order, self.offset = (
+            dtype,
+            shape,
+            fortran_order,
+            offset,
+        )
 
     @property
     def order(self) -> Literal["C", "F"]:
@@ -50,8 +53,11 @@ def read_header(f: BinaryIO, label: str) -> Header:
         raise file_error(label, "is truncated inside its .npy header")
     hlen = int.from_bytes(raw, "little")
     if hlen > MAX_NPY_HEADER:
-        raise file_error(label, f".npy header of {hlen} bytes is too long; expected at most "
-                         f"{MAX_NPY_HEADER}", value=hlen)
+        raise file_error(
+            label,
+            f".npy header of {hlen} bytes is too long; expected at most {MAX_NPY_HEADER}",
+            value=hlen,
+        )
     header = f.read(hlen)
     if len(header) < hlen:
         raise file_error(label, "is truncated inside its .npy header")
@@ -72,11 +78,13 @@ def _version(magic: bytes, label: str) -> int:
             raise pickle_error(label)
         if not magic:
             raise file_error(label, "is empty; expected a NumPy .npy array")
-        raise file_error(label,
-                         "is not a NumPy .npy file (it does not start with \\x93NUMPY)")
+        raise file_error(label, "is not a NumPy .npy file (it does not start with \\x93NUMPY)")
     if major not in (1, 2, 3):
-        raise file_error(label, f".npy format version {major}.{minor} is not supported; "
-                         "expected 1.0, 2.0 or 3.0", value=f"{major}.{minor}")
+        raise file_error(
+            label,
+            f".npy format version {major}.{minor} is not supported; expected 1.0, 2.0 or 3.0",
+            value=f"{major}.{minor}",
+        )
     return major
 
 
@@ -86,8 +94,9 @@ def _parse(header: bytes, major: int, label: str) -> tuple[tuple[int, ...], bool
 
     from numpy.lib import format as npformat
 
-    bad = file_error(label, "has a damaged .npy header; expected a dict of descr, "
-                     "fortran_order and shape")
+    bad = file_error(
+        label, "has a damaged .npy header; expected a dict of descr, fortran_order and shape"
+    )
     if major == 3:
         # Version 3.0 is 2.0 with a UTF-8 header; NumPy's public reader decodes latin-1, so the
         # text goes to it as ASCII with escapes, which its literal parser reads back the same.
@@ -120,8 +129,14 @@ def _numpy_header(reader, framed: bytes, size: int):
         return reader(io.BytesIO(framed))
 
 
-_NOT_NUMBERS = {"c": "complex numbers", "U": "strings", "S": "byte strings",
-                "V": "structured records", "M": "dates", "m": "time spans"}
+_NOT_NUMBERS = {
+    "c": "complex numbers",
+    "U": "strings",
+    "S": "byte strings",
+    "V": "structured records",
+    "M": "dates",
+    "m": "time spans",
+}
 
 
 def check_dtype(dtype: np.dtype, label: str, strings: bool = False) -> None:
@@ -137,8 +152,12 @@ def check_dtype(dtype: np.dtype, label: str, strings: bool = False) -> None:
     if kind in "biuf" or (strings and kind in "US"):
         return
     what = _NOT_NUMBERS.get(kind, "values")
-    raise file_error(label, f"holds {what} (dtype {dtype}); expected real numbers",
-                     value=str(dtype), expected="real numbers")
+    raise file_error(
+        label,
+        f"holds {what} (dtype {dtype}); expected real numbers",
+        value=str(dtype),
+        expected="real numbers",
+    )
 
 
 def array_extent(header: Header, have: int, label: str) -> tuple[int, int]:
@@ -174,8 +193,9 @@ def read_npy(src: Source, mmap: bool) -> np.ndarray:
             return np.empty(h.shape, dtype=h.dtype, order=h.order)
         if mmap and src.regular and src.path is not None:
             try:
-                return np.memmap(src.path, dtype=h.dtype, mode="r", offset=h.offset,
-                                 shape=h.shape, order=h.order)
+                return np.memmap(
+                    src.path, dtype=h.dtype, mode="r", offset=h.offset, shape=h.shape, order=h.order
+                )
             except (OSError, ValueError):
                 pass  # a file system without mmap: read it instead
         f.seek(h.offset)

@@ -37,8 +37,15 @@ def read_npz(src: Source, fmt: str, req: Request) -> Part:
         if req.role == "pred":
             names = None if part.class_names is None else ClassNames(part.class_names)
         if tk is not None:
-            t = _array(zf, members[tk], tk, name, strings=names is not None,
-                       path=None if names is not None else path, map_bytes=req.map_bytes)
+            t = _array(
+                zf,
+                members[tk],
+                tk,
+                name,
+                strings=names is not None,
+                path=None if names is not None else path,
+                map_bytes=req.map_bytes,
+            )
             if t.dtype.kind in "US":
                 assert names is not None  # strings are read only when there are names
                 t = _label_indices(t, names, name, tk)
@@ -50,12 +57,20 @@ def _open_zip(src: Source):
     import zipfile
 
     try:
-        return zipfile.ZipFile(src.path if src.unread and src.path is not None
-                               else io.BytesIO(src.read()))
+        return zipfile.ZipFile(
+            src.path if src.unread and src.path is not None else io.BytesIO(src.read())
+        )
     except OSError as e:
         raise os_error(src.name, e) from None
-    except (zipfile.BadZipFile, EOFError, ValueError, struct.error, NotImplementedError,
-            RuntimeError, OverflowError) as e:
+    except (
+        zipfile.BadZipFile,
+        EOFError,
+        ValueError,
+        struct.error,
+        NotImplementedError,
+        RuntimeError,
+        OverflowError,
+    ) as e:
         raise file_error(src.name, f"is not a readable .npz archive ({e})") from None
 
 
@@ -84,15 +99,20 @@ def _class_names(zf, members: dict, name: str, req: Request) -> tuple[str | None
         if arr.dtype.kind in "US":
             return ck, (_names_of(arr, name, ck) if req.role == "pred" else None)
         if ck == "class_names":
-            raise error_at(name, f"array {ck!r}", f"holds {arr.dtype} numbers; expected "
-                             "class names (strings)")
+            raise error_at(
+                name, f"array {ck!r}", f"holds {arr.dtype} numbers; expected class names (strings)"
+            )
     return None, None
 
 
 def _names_of(arr: np.ndarray, name: str, key: str) -> list[str]:
     if arr.ndim != 1 or arr.dtype.kind not in "US":
-        raise _member_error(name, key, f"has shape {arr.shape} and dtype {arr.dtype}; expected "
-                            "a 1-D array of class names (strings)")
+        raise _member_error(
+            name,
+            key,
+            f"has shape {arr.shape} and dtype {arr.dtype}; expected "
+            "a 1-D array of class names (strings)",
+        )
     return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in arr.tolist()]
 
 
@@ -106,9 +126,12 @@ def _label_indices(values: np.ndarray, names: ClassNames, name: str, key: str) -
         if j is None:
             idx = np.unravel_index(i, values.shape) if values.ndim else ()
             where = "".join(f"[{int(k)}]" for k in idx)
-            raise error_at(name, f"array {key!r}{where}",
-                             f"{show(s)} is not a class name; expected one of "
-                             f"{names.listing()}", value=s)
+            raise error_at(
+                name,
+                f"array {key!r}{where}",
+                f"{show(s)} is not a class name; expected one of {names.listing()}",
+                value=s,
+            )
         out[i] = j
     return out.reshape(values.shape)
 
@@ -116,17 +139,22 @@ def _label_indices(values: np.ndarray, names: ClassNames, name: str, key: str) -
 def _member_error(name: str, key: str, what: str) -> CeLossError:
     """An error about the member ``key`` of the archive ``name``: the member is the subject
     (``x.npz array 'logits' holds ...``)."""
-    e = file_error(f"{name} array {key!r}", what)
-    e.source = name  # transitional, as in file_error: the archive
-    return e
+    return file_error(f"{name} array {key!r}", what)
 
 
 # --------------------------------------------------------------------------------------------
 # One member
 
 
-def _array(zf, info, key: str, name: str, strings: bool = False,
-           path: str | None = None, map_bytes: int = 0) -> np.ndarray:
+def _array(
+    zf,
+    info,
+    key: str,
+    name: str,
+    strings: bool = False,
+    path: str | None = None,
+    map_bytes: int = 0,
+) -> np.ndarray:
     """One member of an archive; memory-mapped when ``path`` is given and it is stored and at
     least ``map_bytes`` long."""
     import zipfile
@@ -145,17 +173,23 @@ def _array(zf, info, key: str, name: str, strings: bool = False,
             if len(buf) != nbytes:
                 raise file_error(label, f"is truncated: {len(buf)} of {nbytes} bytes of data")
             m.read()  # to the end of the member, where zipfile checks its CRC
-    except CeLossError as e:
-        e.source = name  # transitional, as in file_error: the archive
-        raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError,
-            ValueError, struct.error, OverflowError) as e:
+    except CeLossError:
+        raise  # already says what is wrong (a ValueError, which the next clause would rewrap)
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+        OSError,
+        ValueError,
+        struct.error,
+        OverflowError,
+    ) as e:
         why = str(e) or ("it ends early" if isinstance(e, EOFError) else type(e).__name__)
         # "<archive> array 'k' cannot be read": the member is the subject, and no verb of
         # file_error's ("is", "has", "holds") fits, so the sentence is given whole
-        e = CeLossError(f"{label} cannot be read; the archive is damaged ({why})")
-        e.source = name  # transitional, as in file_error: the archive
-        raise e from None
+        raise CeLossError(f"{label} cannot be read; the archive is damaged ({why})") from None
     return np.frombuffer(buf, dtype=h.dtype, count=count).reshape(h.shape, order=h.order)
 
 
@@ -169,8 +203,9 @@ def _mapped(path: str, info, h: Header, nbytes: int, map_bytes: int) -> np.ndarr
     if start is None:
         return None
     try:
-        return np.memmap(path, dtype=h.dtype, mode="r", offset=start + h.offset, shape=h.shape,
-                         order=h.order)
+        return np.memmap(
+            path, dtype=h.dtype, mode="r", offset=start + h.offset, shape=h.shape, order=h.order
+        )
     except (OSError, ValueError):
         return None  # past the end of a damaged file, or no mmap: read it instead
 

@@ -30,13 +30,31 @@ class Request:
     ``map_bytes`` the size from which a stored .npz member is mapped.
     """
 
-    __slots__ = ("role", "pred_key", "target_key", "target_column", "own_target", "names",
-                 "mmap", "piece", "map_bytes")
+    __slots__ = (
+        "role",
+        "pred_key",
+        "target_key",
+        "target_column",
+        "own_target",
+        "names",
+        "mmap",
+        "piece",
+        "map_bytes",
+    )
 
-    def __init__(self, role: str, *, pred_key: str | None = None, target_key: str | None = None,
-                 target_column: str | int | None = None, own_target: bool = False,
-                 names: ClassNames | None = None, mmap: bool = True, piece: int = TEXT_PIECE,
-                 map_bytes: int = NPZ_MAP_BYTES):
+    def __init__(
+        self,
+        role: str,
+        *,
+        pred_key: str | None = None,
+        target_key: str | None = None,
+        target_column: str | int | None = None,
+        own_target: bool = False,
+        names: ClassNames | None = None,
+        mmap: bool = True,
+        piece: int = TEXT_PIECE,
+        map_bytes: int = NPZ_MAP_BYTES,
+    ):
         self.role = role
         self.pred_key, self.target_key, self.target_column = pred_key, target_key, target_column
         self.own_target, self.names = own_target, names
@@ -48,6 +66,10 @@ class Part:
 
     __slots__ = ("pred", "target", "class_names")
 
-    def __init__(self, pred: np.ndarray | None = None, target: np.ndarray | None = None,
-                 class_names: list[str] | None = None):
+    def __init__(
+        self,
+        pred: np.ndarray | None = None,
+        target: np.ndarray | None = None,
+        class_names: list[str] | None = None,
+    ):
         self.pred, self.target, self.class_names = pred, target, class_names

@@ -17,11 +17,24 @@ from .messages import error_at, file_error
 FORMATS = ("npy", "npz", "csv", "tsv", "json", "jsonl")
 ALIASES = {"txt": "csv", "ndjson": "jsonl", "tab": "tsv"}
 EXTENSIONS = {
-    ".npy": "npy", ".npz": "npz", ".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv",
-    ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".npy": "npy",
+    ".npz": "npz",
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
 }
-KIND = {"npy": "an .npy file", "npz": "an .npz archive", "csv": "a CSV file",
-        "tsv": "a TSV file", "json": "a JSON file", "jsonl": "a JSON Lines file"}
+KIND = {
+    "npy": "an .npy file",
+    "npz": "an .npz archive",
+    "csv": "a CSV file",
+    "tsv": "a TSV file",
+    "json": "a JSON file",
+    "jsonl": "a JSON Lines file",
+}
 
 STDIN_NAME = "<stdin>"
 
@@ -119,9 +132,11 @@ def _read_stdin(stdin) -> bytes:
     except (AttributeError, ValueError, OSError):
         tty = False
     if tty:
-        raise file_error(STDIN_NAME,
-                         "standard input is a terminal; expected data piped or redirected in",
-                         hint="ce-loss compute - < logits.csv")
+        raise file_error(
+            STDIN_NAME,
+            "standard input is a terminal; expected data piped or redirected in",
+            hint="ce-loss compute - < logits.csv",
+        )
     try:
         data = stdin.read()
     except OSError as e:
@@ -147,8 +162,12 @@ def check_format(fmt: str | None, option: str) -> str | None:
     f = str(fmt).lower().lstrip(".")
     f = ALIASES.get(f, f)
     if f not in FORMATS:
-        raise CeLossError(f"must be one of {', '.join(FORMATS)}; got {fmt!r}", input=option,
-                          value=fmt, expected=", ".join(FORMATS))
+        raise CeLossError(
+            f"must be one of {', '.join(FORMATS)}; got {fmt!r}",
+            input=option,
+            value=fmt,
+            expected=", ".join(FORMATS),
+        )
     return f
 
 
@@ -222,11 +241,15 @@ def _decode(data: bytes, name: str, offset: int, line: int) -> str:
     except UnicodeDecodeError as e:
         text, bad = "", e.start
     if nul >= 0 and (bad < 0 or nul < bad):
-        raise error_at(name, f"line {line + _breaks(data[:nul])}",
-                         "a NUL byte; expected text (is this a binary file?)")
+        raise error_at(
+            name,
+            f"line {line + _breaks(data[:nul])}",
+            "a NUL byte; expected text (is this a binary file?)",
+        )
     if bad >= 0:
         raise error_at(
-            name, f"line {line + _breaks(data[:bad])}",
+            name,
+            f"line {line + _breaks(data[:bad])}",
             f"byte 0x{data[bad]:02x} at offset {offset + bad} is not UTF-8 text; expected a "
             "text file",
         )

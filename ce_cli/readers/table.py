@@ -27,22 +27,35 @@ def read_table(src: Source, fmt: str, req: Request) -> Part:
     delim = _delimiter(first, fmt)
     head = _cells(first, delim, name, first_no)
     label_idx, header = _layout(head, name, first_no, req)
-    table = _Table(name, delim, len(head), label_idx, first_no,
-                   [h.strip() for h in head] if header else None, req.names)
+    table = _Table(
+        name,
+        delim,
+        len(head),
+        label_idx,
+        first_no,
+        [h.strip() for h in head] if header else None,
+        req.names,
+    )
     part = Part()
     if req.role == "pred" and header:
         part.class_names = table.class_names_of_header()
         if part.class_names is not None:
             table.names = ClassNames(part.class_names)
     # the rest of the piece holding the first row (with that row itself when it is data)
-    rest = (first_no + 1, lines[k + 1:]) if header else (first_no, lines[k:])
+    rest = (first_no + 1, lines[k + 1 :]) if header else (first_no, lines[k:])
     rows = chain([rest], ((no, t.split("\n")) for no, t in pieces))
     # rows are at most the lines left: one allocation, trimmed at the end
-    values, labels = table.fill(rows, max(1, room - first_no + (not header)),
-                                only_labels=req.role == "target" and label_idx is not None)
+    values, labels = table.fill(
+        rows,
+        max(1, room - first_no + (not header)),
+        only_labels=req.role == "target" and label_idx is not None,
+    )
     if values is None and labels is None:
-        raise error_at(name, f"line {first_no}", "a header row and no data after it; "
-                         f"expected rows of numbers separated by {sep}")
+        raise error_at(
+            name,
+            f"line {first_no}",
+            f"a header row and no data after it; expected rows of numbers separated by {sep}",
+        )
     if values is None:
         part.target = labels
     elif req.role == "target":
@@ -101,11 +114,17 @@ def _cells(line: str, delim: str | None, name: str, lineno: int) -> list[str]:
         import csv
 
         try:
-            return next(csv.reader([line.strip() if delim is None else line],
-                                   delimiter=delim or " ", skipinitialspace=True))
+            return next(
+                csv.reader(
+                    [line.strip() if delim is None else line],
+                    delimiter=delim or " ",
+                    skipinitialspace=True,
+                )
+            )
         except (csv.Error, StopIteration) as e:
-            raise error_at(name, f"line {lineno}",
-                             f"cannot split the line into cells ({e})") from None
+            raise error_at(
+                name, f"line {lineno}", f"cannot split the line into cells ({e})"
+            ) from None
     if delim is None:
         return line.split()
     return line.split(delim)
@@ -134,8 +153,12 @@ def _layout(head: list[str], name: str, first_no: int, req: Request) -> tuple[in
         stripped = [h.strip() for h in head]
         header = _header_row(head, None, None) or tc in stripped
         if not header:
-            raise file_error(name, f"has no header row, so there is no column named {tc!r}; "
-                             "give the target column by its 0-based index", value=tc)
+            raise file_error(
+                name,
+                f"has no header row, so there is no column named {tc!r}; "
+                "give the target column by its 0-based index",
+                value=tc,
+            )
         label_idx = column_by_name(stripped, tc, name, first_no)
     elif tc is not None:
         label_idx = column_by_index(tc, ncols, name, first_no)
@@ -166,8 +189,16 @@ def _trim(a: np.ndarray, n: int) -> np.ndarray:
 class _Table:
     """Turns pieces of a table's lines into float64 values and targets, checking every cell."""
 
-    def __init__(self, name: str, delim: str | None, ncols: int, label_idx: int | None,
-                 first_no: int, head_names: list[str] | None, names: ClassNames | None):
+    def __init__(
+        self,
+        name: str,
+        delim: str | None,
+        ncols: int,
+        label_idx: int | None,
+        first_no: int,
+        head_names: list[str] | None,
+        names: ClassNames | None,
+    ):
         self.name, self.delim, self.ncols, self.label_idx = name, delim, ncols, label_idx
         self.first_no, self.head_names, self.names = first_no, head_names, names
         self.width = ncols - (label_idx is not None)
@@ -181,9 +212,11 @@ class _Table:
         for j in cols:
             if not self.head_names[j]:
                 raise error_at(
-                    self.name, f"line {self.first_no}, column {j + 1}",
+                    self.name,
+                    f"line {self.first_no}, column {j + 1}",
                     "the header names no class here; expected a name for every column",
-                    hint="a pandas index column? save with index=False")
+                    hint="a pandas index column? save with index=False",
+                )
         return [self.head_names[j] for j in cols]
 
     def fill(self, pieces, room: int, only_labels: bool):
@@ -199,9 +232,9 @@ class _Table:
             if n + m > room:  # cannot happen for a file that did not change while being read
                 raise file_error(self.name, "changed while ce-loss was reading it")
             if values is not None:
-                values[n:n + m] = v
+                values[n : n + m] = v
             if labels is not None:
-                labels[n:n + m] = lab
+                labels[n : n + m] = lab
                 all_named = all_named and (lab.dtype == np.int64 or not m)
             n += m
         if not n:
@@ -223,15 +256,17 @@ class _Table:
         if counts.count(self.ncols) != len(counts):
             r = next(k for k, c in enumerate(counts) if c != self.ncols)
             # the first problem in the file is the one reported: a bad cell above comes first
-            self.parse(lines[:data_nos[r] - start_no], start_no, want_values)
-            raise error_at(self.name, f"line {data_nos[r]}",
-                             f"{counts[r]} cells, expected {self.ncols} like line "
-                             f"{self.first_no}")
+            self.parse(lines[: data_nos[r] - start_no], start_no, want_values)
+            raise error_at(
+                self.name,
+                f"line {data_nos[r]}",
+                f"{counts[r]} cells, expected {self.ncols} like line {self.first_no}",
+            )
         cells = None
         if self.label_idx is not None:
-            cells = flat[self.label_idx::self.ncols]
+            cells = flat[self.label_idx :: self.ncols]
             if want_values:
-                del flat[self.label_idx::self.ncols]
+                del flat[self.label_idx :: self.ncols]
             else:
                 flat = []
         where = self._where(data_nos)
@@ -252,8 +287,9 @@ class _Table:
         """(cells in each line, all cells in a row) of the data lines."""
         delim = self.delim
         if delim is None or any('"' in line for line in data):
-            rows = [_cells(line, delim, self.name, no) for line, no in
-                    zip(data, data_nos, strict=True)]
+            rows = [
+                _cells(line, delim, self.name, no) for line, no in zip(data, data_nos, strict=True)
+            ]
             return [len(r) for r in rows], list(chain.from_iterable(rows))
         counts = [line.count(delim) + 1 for line in data]
         return counts, (delim.join(data).split(delim) if data else [])
@@ -267,8 +303,14 @@ class _Table:
 
         return where
 
-    def _first_bad_cell(self, rows: int, flat: list[str], cells: list[str] | None,
-                        where: Callable[[int, int], str], want_values: bool) -> None:
+    def _first_bad_cell(
+        self,
+        rows: int,
+        flat: list[str],
+        cells: list[str] | None,
+        where: Callable[[int, int], str],
+        want_values: bool,
+    ) -> None:
         """Raise the error of the first cell, in file order, that is not a number or a class."""
         label_idx = self.label_idx
         width = self.width if want_values else 0
@@ -276,14 +318,18 @@ class _Table:
             for j in range(self.ncols):
                 if j == label_idx:
                     assert cells is not None
-                    _labels(cells[r:r + 1], self.names, _at_row(where, r), j, self.name)
+                    _labels(cells[r : r + 1], self.names, _at_row(where, r), j, self.name)
                 elif width:
                     cell = flat[r * width + j - (label_idx is not None and j > label_idx)]
                     if not _is_number(cell):
-                        what = ("an empty cell; expected a number" if not cell.strip()
-                                else f"{show(cell.strip())} is not a number")
-                        raise error_at(self.name, where(r, j), what, value=cell.strip(),
-                                         expected="a number")
+                        what = (
+                            "an empty cell; expected a number"
+                            if not cell.strip()
+                            else f"{show(cell.strip())} is not a number"
+                        )
+                        raise error_at(
+                            self.name, where(r, j), what, value=cell.strip(), expected="a number"
+                        )
 
     def _labels(self, cells: list[str], where: Callable[[int, int], str]) -> np.ndarray:
         assert self.label_idx is not None
@@ -295,8 +341,13 @@ def _at_row(where: Callable[[int, int], str], row: int) -> Callable[[int, int], 
     return lambda _row, col: where(row, col)
 
 
-def _labels(cells: list[str], names: ClassNames | None, where: Callable[[int, int], str],
-            col: int, name: str) -> np.ndarray:
+def _labels(
+    cells: list[str],
+    names: ClassNames | None,
+    where: Callable[[int, int], str],
+    col: int,
+    name: str,
+) -> np.ndarray:
     """Numbers stay numbers (float64); class names become their indices (int64 if all are)."""
     try:
         return np.array(cells, dtype=np.float64)
@@ -323,8 +374,7 @@ def _label_error(s: str, names: ClassNames | None, where: str, name: str) -> CeL
     if not s:
         what = "an empty cell; expected a class"
     elif names:
-        what = (f"{show(s)} is not a class name; expected a class index or one of "
-                f"{names.listing()}")
+        what = f"{show(s)} is not a class name; expected a class index or one of {names.listing()}"
     else:
         what = f"{show(s)} is not a number; expected a class index"
     hint = None if names else "a header row over the prediction columns names the classes"

@@ -32,8 +32,9 @@ def read_vector(spec: str, option: str) -> np.ndarray:
             raise _error(option, f"{spec!r} is not a list of numbers") from None
     s = spec.strip()
     if not s:
-        raise _error(option, "no value; expected numbers separated by commas (e.g. 0.6,0.38) "
-                     "or a file")
+        raise _error(
+            option, "no value; expected numbers separated by commas (e.g. 0.6,0.38) or a file"
+        )
     items = s.split(",")
     values, bad = _numbers(items)
     if bad is None:
@@ -47,8 +48,11 @@ def read_vector(spec: str, option: str) -> np.ndarray:
     if "/" in s or os.sep in s or ext in EXTENSIONS:
         raise _error(option, f"no such file {spec!r}")
     if len(items) == 1:
-        raise _error(option, f"{s!r} is not a number, and no file has that name; expected "
-                     "numbers separated by commas or a file")
+        raise _error(
+            option,
+            f"{s!r} is not a number, and no file has that name; expected "
+            "numbers separated by commas or a file",
+        )
     i, item = bad
     what = "is empty" if not item else f"{item!r} is not a number"
     raise _error(option, f"{s!r} item {i} {what}")
@@ -67,10 +71,7 @@ def _numbers(items: list[str]) -> tuple[list[float], tuple[int, str] | None]:
 
 def _error(option: str, what: str, hint: str | None = None) -> CeLossError:
     """``--weight: what``: the option as given starts the message."""
-    e = CeLossError(f"{option}: {what}", hint=hint)
-    # Transitional, as in messages.file_error: the old command line matched the role.
-    e.source = option.lstrip("-").replace("-", "_") or option
-    return e
+    return CeLossError(f"{option}: {what}", hint=hint)
 
 
 def _vector_file(path: str) -> np.ndarray:
@@ -84,8 +85,11 @@ def _vector_file(path: str) -> np.ndarray:
         arr = read_table(src, fmt, req).pred
         if arr is not None and arr.ndim == 2:
             if arr.shape[0] > 1 and arr.shape[1] > 1:
-                raise file_error(path, f"has {arr.shape[0]} rows of {arr.shape[1]} numbers; "
-                                 "expected one row or one column")
+                raise file_error(
+                    path,
+                    f"has {arr.shape[0]} rows of {arr.shape[1]} numbers; "
+                    "expected one row or one column",
+                )
             arr = arr.ravel()
     elif fmt == "json":
         arr = read_json(src, fmt, req).pred

@@ -9,6 +9,12 @@ from .numbers import fnum, short
 from .tables import print_table
 
 __all__ = [
-    "fnum", "print_table", "settings_dict", "short", "to_csv", "to_json", "to_plain",
+    "fnum",
+    "print_table",
+    "settings_dict",
+    "short",
+    "to_csv",
+    "to_json",
+    "to_plain",
     "verdict_json",
 ]

@@ -16,14 +16,20 @@ def settings_dict(report: Report) -> dict:
         "loss_name": p.loss,
         "input": p.input_kind,
         "reduction": p.reduction,
-        "targets": "probabilities" if (p.soft and p.categorical) else ("class indices" if p.categorical else "binary"),
+        "targets": "probabilities"
+        if (p.soft and p.categorical)
+        else ("class indices" if p.categorical else "binary"),
         "samples" if p.categorical else "elements": report.count,
     }
     if p.categorical:
         d["classes"] = p.n_classes
         d["ignore_index"] = p.ignore_index
         d["label_smoothing"] = p.label_smoothing
-    d["weight"] = None if p.weight is None else jsonable(p.weight.reshape(-1) if p.categorical else np.squeeze(p.weight))
+    d["weight"] = (
+        None
+        if p.weight is None
+        else jsonable(p.weight.reshape(-1) if p.categorical else np.squeeze(p.weight))
+    )
     if p.loss == "bce-logits":
         d["pos_weight"] = None if p.pos_weight is None else jsonable(np.squeeze(p.pos_weight))
     d["pred"] = report.pred_name
@@ -62,7 +68,9 @@ def to_csv(report: Report) -> str:
     pe = r.per_element.reshape(-1)
     shape = p.out_shape
     n = pe.shape[0]
-    idx_names = ["index"] if len(shape) <= 1 else ["index"] + [f"d{k}" for k in range(1, len(shape))]
+    idx_names = (
+        ["index"] if len(shape) <= 1 else ["index"] + [f"d{k}" for k in range(1, len(shape))]
+    )
     cols: list[list[str]] = []
     if shape:
         grids = np.unravel_index(np.arange(n), shape)
@@ -88,7 +96,11 @@ def to_csv(report: Report) -> str:
         g = np.asarray(r.grad, dtype=np.float64)
         if p.categorical:
             gm = np.moveaxis(g.reshape(p.input_shape), 1, -1).reshape(-1, p.n_classes)
-            names = report.class_names if report.class_names and len(report.class_names) == p.n_classes else None
+            names = (
+                report.class_names
+                if report.class_names and len(report.class_names) == p.n_classes
+                else None
+            )
             for c in range(p.n_classes):
                 header.append(f"grad_{names[c]}" if names else f"grad_{c}")
                 cols.append([fnum(v) for v in gm[:, c]])

@@ -57,7 +57,10 @@ def per_element_rows(report: Report, flat: np.ndarray) -> list[dict]:
             probs = _probabilities(report, scores)
             row["predicted"] = _class_label(report, int(np.argmax(scores)))
             if p.soft:
-                tv = np.asarray(t.reshape(p.target_shape)[(pos[0] if pos else 0, slice(None)) + tuple(pos[1:])], dtype=np.float64)
+                tv = np.asarray(
+                    t.reshape(p.target_shape)[(pos[0] if pos else 0, slice(None)) + tuple(pos[1:])],
+                    dtype=np.float64,
+                )
                 row["target"] = "soft, top " + _class_label(report, int(np.argmax(tv)))
                 row["p_target"] = float(np.dot(tv, probs))
             else:
@@ -71,7 +74,11 @@ def per_element_rows(report: Report, flat: np.ndarray) -> list[dict]:
         else:
             x = float(np.asarray(report.pred).reshape(-1)[f])
             row["target"] = short(float(t.reshape(-1)[f]))
-            row["p_target"] = 1.0 / (1.0 + math.exp(-x)) if p.loss == "bce-logits" and x > -700 else (0.0 if p.loss == "bce-logits" else x)
+            row["p_target"] = (
+                1.0 / (1.0 + math.exp(-x))
+                if p.loss == "bce-logits" and x > -700
+                else (0.0 if p.loss == "bce-logits" else x)
+            )
         rows.append(row)
     return rows
 

@@ -32,7 +32,12 @@ def print_table(report: Report, console) -> None:
     summary.add_column(style="bold")
     summary.add_column(overflow="fold")  # long paths wrap, never cut
     loss_text = "none (per-element values below)" if r.loss is None else fnum(r.loss)
-    summary.add_row("loss", f"[bold green]{loss_text}[/]" if r.loss is not None and math.isfinite(r.loss) else loss_text)
+    summary.add_row(
+        "loss",
+        f"[bold green]{loss_text}[/]"
+        if r.loss is not None and math.isfinite(r.loss)
+        else loss_text,
+    )
     summary.add_row("variant", f"{LOSS_TITLES.get((p.loss, p.input_kind), p.loss)} ({p.loss})")
     summary.add_row("reduction", p.reduction)
     summary.add_row(report.unit, str(report.count))
@@ -104,7 +109,9 @@ def per_element_table(report: Report):
     half = len(flat) // 2 if hidden else len(flat)
     for i, row in enumerate(rows):
         if hidden and i == half:
-            table.add_row("...", f"[dim]{hidden} rows hidden[/]", *([""] * (len(table.columns) - 2)))
+            table.add_row(
+                "...", f"[dim]{hidden} rows hidden[/]", *([""] * (len(table.columns) - 2))
+            )
         cells = [row["index"], _text(row["target"])]
         if p.categorical:
             cells.append(_text(row["predicted"]))

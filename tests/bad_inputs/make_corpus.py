@@ -79,10 +79,10 @@ def corpus() -> dict[str, bytes]:
         "{'descr': '<f8', 'fortran_order': False, 'shape': (100000000000, 100000000000), }",
         full[128:],
     )
-    f["damaged_header.npy"] = npy_header("{'descr': '<f8', 'fortran_order': False, }",
-                                         full[128:])
+    f["damaged_header.npy"] = npy_header("{'descr': '<f8', 'fortran_order': False, }", full[128:])
     f["comma_descr.npy"] = npy_header(
-        "{'descr': ',<f8', 'fortran_order': False, 'shape': (4, 3), }", full[128:])
+        "{'descr': ',<f8', 'fortran_order': False, 'shape': (4, 3), }", full[128:]
+    )
     f["not_numpy.npy"] = b"this is text, not an array\n"
     f["object.npy"] = npy(np.array([[1.0, 2.0], [3.0, 4.0]], dtype=object), allow_pickle=True)
     f["pickle_named.npy"] = pickle.dumps([[1.0, 2.0], [3.0, 4.0]], protocol=4)
@@ -118,7 +118,9 @@ def corpus() -> dict[str, bytes]:
     f["not_a_list.json"] = b'"logits"'
     f["invalid.jsonl"] = b'{"logits": [1.0, 2.0], "label": 0}\n{"logits": [1.0, 2.0] "label": 1}\n'
     f["ragged.jsonl"] = b"[1.0, 2.0, 3.0]\n[4.0, 5.0]\n"
-    f["strings.jsonl"] = b'{"logits": [1.0, 2.0], "label": 0}\n{"logits": [1.0, 2.0], "label": "1"}\n'
+    f["strings.jsonl"] = (
+        b'{"logits": [1.0, 2.0], "label": 0}\n{"logits": [1.0, 2.0], "label": "1"}\n'
+    )
 
     # values the loss cannot take
     f["labels_3.npy"] = npy(np.array([0, 1, 2]))  # one label short of ok_logits' 4 rows
