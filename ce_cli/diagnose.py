@@ -41,70 +41,80 @@ def _off_rows(sums: np.ndarray):
 def warnings_for(report: Report) -> list[str]:
     """The warnings a computed report deserves, as sentences."""
     p = report.problem
-    out: list[str] = []
-    pred, target = report.pred_name, report.target_name or report.pred_name
     if not p.categorical:
-        return out
+        return []
     limit = _scan_rows(p)
     scanned = "" if p.n_rows <= limit else f" (of the first {limit} rows)"
+    found = _soft_target_warnings(report, scanned) if p.soft else _index_target_warnings(report)
+    return found + _prediction_warnings(report, scanned)
 
-    if not p.soft:
-        # the class counts the mean needed anyway: no second pass over a big target file
-        counts = report.result.target_counts
-        if counts is None:
-            counts = count_targets(p, report.target)
-        present = np.flatnonzero(counts)
-        if present.size == 0 and np.size(report.target):
-            if p.reduction == "mean":
-                out.append(
-                    f"{target}: every target is ignore_index ({p.ignore_index}); "
-                    "the mean loss is NaN"
-                )
-            else:
-                out.append(f"{target}: every target is ignore_index ({p.ignore_index})")
-        elif present.size:
-            lo, hi, distinct = int(present[0]), int(present[-1]), int(present.size)
-            if lo == 1 and hi == distinct and distinct >= 2:
-                out.append(
-                    f"{target}: labels run from 1 to {hi} and class 0 never appears; if they "
-                    "are 1-based, subtract 1 (ce-loss, like torch, counts classes from 0)"
-                )
-    else:
-        sums = _class_last(report.target, p).sum(axis=1)
-        off = _off_rows(sums)
-        if off:
-            count, row = off
-            out.append(
-                f"{target}: {count} target rows{scanned} do not sum to 1 "
-                f"(row {row} sums to {sums[row]:.6g}); the loss treats them as given"
-            )
 
+def _index_target_warnings(report: Report) -> list[str]:
+    """All targets ignored; labels that look 1-based."""
+    p = report.problem
+    target = report.target_name or report.pred_name
+    # the class counts the mean needed anyway: no second pass over a big target file
+    counts = report.result.target_counts
+    if counts is None:
+        counts = count_targets(p, report.target)
+    present = np.flatnonzero(np.asarray(counts))
+    if present.size == 0 and np.size(report.target):
+        nan = "; the mean loss is NaN" if p.reduction == "mean" else ""
+        return [f"{target}: every target is ignore_index ({p.ignore_index}){nan}"]
+    if present.size:
+        lo, hi, distinct = int(present[0]), int(present[-1]), int(present.size)
+        if lo == 1 and hi == distinct and distinct >= 2:
+            return [
+                f"{target}: labels run from 1 to {hi} and class 0 never appears; if they "
+                "are 1-based, subtract 1 (ce-loss, like torch, counts classes from 0)"
+            ]
+    return []
+
+
+def _soft_target_warnings(report: Report, scanned: str) -> list[str]:
+    """Probability targets whose rows do not sum to 1."""
+    target = report.target_name or report.pred_name
+    sums = _class_last(report.target, report.problem).sum(axis=1)
+    off = _off_rows(sums)
+    if not off:
+        return []
+    count, row = off
+    return [
+        f"{target}: {count} target rows{scanned} do not sum to 1 "
+        f"(row {row} sums to {sums[row]:.6g}); the loss treats them as given"
+    ]
+
+
+def _prediction_warnings(report: Report, scanned: str) -> list[str]:
+    """Predictions that do not look like the --input kind says."""
+    p, pred = report.problem, report.pred_name
     x = _class_last(report.pred, p)
-    if p.input_kind == "logits" and x.size and x.min() >= 0 and x.max() <= 1:
-        if _rows_sum_to_one(x).all():
-            out.append(
+    if not x.size:
+        return []
+    if p.input_kind == "logits":
+        if x.min() >= 0 and x.max() <= 1 and _rows_sum_to_one(x).all():
+            return [
                 f"{pred}: the rows are non-negative and sum to 1, so they look like "
                 "probabilities, but --input is logits; did you mean --input probs?"
-            )
-    elif p.input_kind == "probs" and x.size:
+            ]
+        return []
+    if p.input_kind == "probs":
         sums = x.sum(axis=1)
-        off = _off_rows(sums)
-        if off:
-            count, row = off
-            out.append(
-                f"{pred}: {count} probability rows{scanned} do not sum to 1 "
-                f"(row {row} sums to {sums[row]:.6g}); they are used as given, "
-                "not renormalised"
-            )
-    elif p.input_kind == "log-probs" and x.size:
+        what, advice = "probability rows", "they are used as given, not renormalised"
+    else:
         with np.errstate(over="ignore"):
             sums = np.exp(x).sum(axis=1)
-        off = _off_rows(sums)
-        if off:
-            count, row = off
-            out.append(
-                f"{pred}: {count} rows{scanned} are not log-probabilities "
-                f"(exp of row {row} sums to {sums[row]:.6g}); did you mean --loss ce "
-                "for logits?"
-            )
-    return out
+        what, advice = "rows", "did you mean --loss ce for logits?"
+    off = _off_rows(sums)
+    if not off:
+        return []
+    count, row = off
+    sums_text = f"sums to {sums[row]:.6g}"
+    if p.input_kind == "probs":
+        return [
+            f"{pred}: {count} {what}{scanned} do not sum to 1 (row {row} {sums_text}); {advice}"
+        ]
+    return [
+        f"{pred}: {count} {what}{scanned} are not log-probabilities "
+        f"(exp of row {row} {sums_text}); {advice}"
+    ]

@@ -28,6 +28,7 @@ class Verdict:
 
 def judge(report: Report, *, max_loss=None, min_loss=None, expect=None, rtol=1e-6, atol=1e-9):
     """Compare the report's loss with each condition given; all must hold. NaN never passes."""
+    assert report.result.loss is not None  # check refuses reduction="none"
     loss = float(report.result.loss)
     nan = math.isnan(loss)
     conds: list[Condition] = []

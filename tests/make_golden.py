@@ -711,7 +711,7 @@ def main():
     cases = build()
     GOLDEN.parent.mkdir(exist_ok=True)
     with GOLDEN.open("w") as f:
-        f.write('{"torch": %s, "cases": [\n' % json.dumps(torch.__version__))
+        f.write('{"torch": ' + json.dumps(torch.__version__) + ', "cases": [\n')
         f.write(",\n".join(json.dumps(c, separators=(",", ":"), allow_nan=False) for c in cases))
         f.write("\n]}\n")
     write_seed_data()

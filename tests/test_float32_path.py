@@ -194,7 +194,7 @@ def test_matches_torch_on_float32_logits():
     w = rng.uniform(0.1, 2.0, 1000)
     for kw in ({}, {"weight": w}):
 
-        def torch_ce(reduction):
+        def torch_ce(reduction, kw=kw):
             return torch.nn.functional.cross_entropy(
                 torch.from_numpy(x.astype(np.float64)),
                 torch.from_numpy(t),

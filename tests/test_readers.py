@@ -932,7 +932,7 @@ def test_stdin_errors():
         "-",
         stdin=Terminal(b""),
     )
-    assert str(e).startswith(str("<stdin>"))  # the file is named first
+    assert str(e).startswith("<stdin>")  # the file is named first
 
 
 # --------------------------------------------------------------------------------------------

@@ -51,8 +51,8 @@ def script() -> None:
     import gc
 
     # Loading NumPy, Typer and Rich makes some 30,000 lasting objects and no garbage; the
-    # collector's passes over them cost ~7 ms per call. It runs only while a command works through its
-    # input (see collecting), where a long run with a progress bar may make some.
+    # collector's passes over them cost ~7 ms per call. It runs only while a command works
+    # through its input (see collecting), where a long run with a progress bar may make some.
     gc.disable()
     # NumPy's OpenBLAS starts a thread per CPU as it loads, and each spins for a while waiting
     # for matrix products that ce-loss never asks for: on a 2-CPU machine that took a third of

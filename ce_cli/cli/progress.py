@@ -1,6 +1,7 @@
 """The progress bar ce-loss shows on stderr while a long run works through its input."""
 
 import sys
+from typing import Any
 
 
 class Progress:
@@ -13,9 +14,9 @@ class Progress:
 
     def __init__(self, quiet: bool):
         self.enabled = not quiet and sys.stderr.isatty()
-        self.start = None
-        self.bar = None
-        self.task = None
+        self.start: float | None = None
+        self.bar: Any = None  # a rich.progress.Progress once shown
+        self.task: Any = None
 
     def __enter__(self):
         return self if self.enabled else None

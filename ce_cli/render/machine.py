@@ -58,6 +58,7 @@ def to_plain(report: Report) -> str:
     r = report.result
     if r.loss is not None:
         return fnum(r.loss) + "\n"
+    assert r.per_element is not None  # kept for reduction="none"
     return "".join(fnum(v) + "\n" for v in r.per_element.reshape(-1))
 
 
@@ -65,6 +66,7 @@ def to_csv(report: Report) -> str:
     """One row per element: index columns, target, loss and, with --grad, gradient columns."""
     p = report.problem
     r = report.result
+    assert r.per_element is not None  # the pipeline keeps it for csv
     pe = r.per_element.reshape(-1)
     shape = p.out_shape
     n = pe.shape[0]

@@ -50,7 +50,7 @@ def per_element_rows(report: Report, flat: np.ndarray) -> list[dict]:
     losses = report.per_element_at(flat)
     t = np.asarray(report.target)
     rows = []
-    for f, pos, loss in zip(flat, _positions(report, flat), losses):
+    for f, pos, loss in zip(flat, _positions(report, flat), losses, strict=True):
         row = {"index": ",".join(map(str, pos)) if pos else "0", "loss": float(loss)}
         if p.categorical:
             scores = _row_scores(report, pos)

@@ -146,8 +146,9 @@ def grad_table(report: Report, width: int = 100):
     n_rows, n_cols = report.grad_matrix_shape()
     g_shape = np.shape(report.pred)
     if p.categorical:
-        named = report.class_names and len(report.class_names) == p.n_classes
-        col_names = [report.class_names[c] if named else str(c) for c in range(p.n_classes)]
+        names = report.class_names
+        named = names is not None and len(names) == p.n_classes
+        col_names = [names[c] if names and named else str(c) for c in range(p.n_classes)]
     else:
         col_names = [str(c) for c in range(n_cols)] if len(g_shape) > 1 else ["grad"]
     rows, hidden_rows = head_tail(n_rows)
