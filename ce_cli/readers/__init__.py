@@ -122,39 +122,10 @@ def load(
             "the predictions and the targets cannot both come from "
             "standard input; expected one of them as a file",
         )
-    own = target is None
-    psrc, fmt = _open(pred, stdin, pf, s, key=s.pred_key, option="pred key", own=own)
-    part = _READERS[fmt](
-        psrc,
-        fmt,
-        Request(
-            role="pred",
-            pred_key=s.pred_key,
-            target_key=s.target_key if own else None,
-            target_column=s.target_column if own else None,
-            own_target=own,
-            mmap=mmap,
-            piece=TEXT_PIECE,
-            map_bytes=NPZ_MAP_BYTES,
-        ),
-    )
+    psrc, fmt, part = _read_pred(pred, target is None, s, (pf, stdin, mmap))
     target_arr, target_name = part.target, (psrc.name if part.target is not None else None)
     if target is not None:
-        tsrc, tfmt = _open(target, stdin, tf, s, key=None, option="", own=True)
-        tpart = _READERS[tfmt](
-            tsrc,
-            tfmt,
-            Request(
-                role="target",
-                target_key=s.target_key,
-                target_column=s.target_column,
-                names=class_names(part.class_names),
-                mmap=mmap,
-                piece=TEXT_PIECE,
-                map_bytes=NPZ_MAP_BYTES,
-            ),
-        )
-        target_arr, target_name = tpart.target, tsrc.name
+        target_arr, target_name = _read_target(target, part.class_names, s, (tf, stdin, mmap))
     assert part.pred is not None  # every reader gives the predictions file's predictions
     return Loaded(
         pred=part.pred,
@@ -164,6 +135,37 @@ def load(
         class_names=part.class_names,
         pred_format=fmt,
     )
+
+
+def _read_pred(pred: str, own: bool, s: ReadSettings, how: tuple):
+    """PRED's source, format and part; ``own``: its targets come from the same file."""
+    given, stdin, mmap = how
+    psrc, fmt = _open(pred, stdin, given, s, key=s.pred_key, option="pred key", own=own)
+    request = Request(
+        role="pred",
+        pred_key=s.pred_key,
+        target_key=s.target_key if own else None,
+        target_column=s.target_column if own else None,
+        own_target=own,
+        mmap=mmap,
+    )
+    request.piece, request.map_bytes = TEXT_PIECE, NPZ_MAP_BYTES
+    return psrc, fmt, _READERS[fmt](psrc, fmt, request)
+
+
+def _read_target(target: str, names, s: ReadSettings, how: tuple):
+    """TARGET's array and name; string labels are looked up in PRED's class ``names``."""
+    given, stdin, mmap = how
+    tsrc, tfmt = _open(target, stdin, given, s, key=None, option="", own=True)
+    request = Request(
+        role="target",
+        target_key=s.target_key,
+        target_column=s.target_column,
+        names=class_names(names),
+        mmap=mmap,
+    )
+    request.piece, request.map_bytes = TEXT_PIECE, NPZ_MAP_BYTES
+    return _READERS[tfmt](tsrc, tfmt, request).target, tsrc.name
 
 
 def _open(

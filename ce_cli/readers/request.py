@@ -52,13 +52,14 @@ class Request:
         own_target: bool = False,
         names: ClassNames | None = None,
         mmap: bool = True,
-        piece: int = TEXT_PIECE,
-        map_bytes: int = NPZ_MAP_BYTES,
     ):
         self.role = role
         self.pred_key, self.target_key, self.target_column = pred_key, target_key, target_column
         self.own_target, self.names = own_target, names
-        self.mmap, self.piece, self.map_bytes = mmap, piece, map_bytes
+        self.mmap = mmap
+        # text piece and mapping threshold: the package's values at the time of the call
+        # (tests shrink them), set by load()
+        self.piece, self.map_bytes = TEXT_PIECE, NPZ_MAP_BYTES
 
 
 class Part:
