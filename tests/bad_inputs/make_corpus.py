@@ -1,4 +1,4 @@
-"""Write the bad-input corpus of tests/test_bad_inputs.py into tests/bad_inputs/files/.
+"""Write the bad-input corpus of tests/cli/test_bad_inputs.py into tests/bad_inputs/files/.
 
     python tests/bad_inputs/make_corpus.py          # rewrites the files in place
 

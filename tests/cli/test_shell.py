@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
 PAIR = [str(SAMPLES / "logits.npy"), str(SAMPLES / "labels.npy")]
 SEED001 = "1.0155949508195155"

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_stream import assert_same, same
+from test_engine_blocks import assert_same, same
 
 from ce_cli import core
 from ce_cli.errors import CeLossError

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from ce_cli import readers
 from ce_cli.cli import app
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BAD = ROOT / "tests" / "bad_inputs"
 FILES = BAD / "files"
 CASES = json.loads((BAD / "cases.json").read_text(encoding="utf-8"))

@@ -13,7 +13,7 @@ from ce_cli.errors import CeLossError
 from ce_cli.readers import Loaded, load, read_vector
 from ce_cli.settings import ReadSettings
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
 def put(tmp_path, name, content) -> str:
@@ -1018,7 +1018,7 @@ def test_readers_imports_no_cli_machinery():
         capture_output=True,
         text=True,
         check=True,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert out.stdout.strip() == "[]"
 
@@ -1150,7 +1150,7 @@ def test_big_table_needs_about_its_values_in_memory(tmp_path):
         capture_output=True,
         text=True,
         check=True,
-        cwd=Path(__file__).parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
     )
     growth, values = map(int, out.stdout.split())
     assert values == 50_000 * 20 * 8

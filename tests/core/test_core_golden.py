@@ -12,7 +12,7 @@ import pytest
 
 import ce_cli
 
-GOLDEN = Path(__file__).resolve().parent / "golden" / "core_cases.json"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "core_cases.json"
 RTOL, ATOL = 1e-6, 1e-9
 
 LOSS_OF = {

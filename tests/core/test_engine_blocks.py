@@ -25,7 +25,7 @@ from ce_cli import core
 from ce_cli.errors import CeLossError
 from ce_cli.settings import LossSpec
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def same(a, b) -> bool:

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 import ce_cli
 from ce_cli.cli import app
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 SEED001 = 1.0155949508195155
 
 runner = CliRunner()

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from ce_cli.cli import app
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 PAIR = [str(SAMPLES / "logits.npy"), str(SAMPLES / "labels.npy")]
 LOSS = "1.0155949508195155"
 
