@@ -1,8 +1,8 @@
 """How ce-loss starts and ends: the console script, `python -m ce_cli` and `main()`.
 
-Start-up matters (scripts call ce-loss in loops): this module and the command definitions import
-only typer at load time; NumPy, the readers, the core and Rich load inside the commands, and
-`ce-loss --help` never loads NumPy.
+Start-up matters (scripts call ce-loss in loops): this module imports nothing heavy (the console
+script loads it before a Ctrl-C can be handled), the command definitions only typer; NumPy, the
+readers, the core and Rich load inside the commands, and `ce-loss --help` never loads NumPy.
 """
 
 import os
@@ -52,6 +52,28 @@ def _stop_on_signals() -> None:
         signal.signal(signum, stop)
 
 
+def _exit_on_signals() -> None:
+    """From here on a signal ends the process at once: the run is over, nothing is left to undo
+    and a KeyboardInterrupt raised now would show a traceback."""
+    import signal
+
+    for name in ("SIGINT", *STOP_MESSAGES):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, _exit_now)
+
+
+def _exit_now(signum, frame) -> None:
+    _remove_leftovers()
+    os._exit(128 + signum)
+
+
+def _remove_leftovers() -> None:
+    sinks = sys.modules.get("ce_cli.sinks")
+    if sinks is not None:  # a signal between two statements may have beaten a sink's cleanup
+        sinks.remove_leftovers()
+
+
 @contextmanager
 def collecting():
     """The garbage collector on for the work itself (`script()` keeps it off for start-up)."""
@@ -94,14 +116,14 @@ def script() -> None:
         _prepare()
         code = _run_main()
     except KeyboardInterrupt as e:  # before a command's own handler is in place
+        _exit_on_signals()
         code = stopped(e)
-    sinks = sys.modules.get("ce_cli.sinks")
-    if sinks is not None:  # a signal between two statements may have beaten a sink's cleanup
-        sinks.remove_leftovers()
+    _exit_on_signals()
+    _remove_leftovers()
     from .stdio import err, finish
 
     reason = finish()
-    if reason is not None and code != 2:
+    if reason is not None and code in (0, 1):
         err(f"ce-loss: error: cannot write to stdout: {reason}")
         code = 2
     os._exit(code)

@@ -337,3 +337,26 @@ def test_conditions_that_cannot_mean_anything_are_refused(args, message):
 def test_conditions_that_can_hold_are_kept(args):
     r = runner.invoke(app, ["check", *PAIR, *args, "-q"])
     assert r.exit_code in (0, 1), r.output
+
+
+@POSIX
+def test_closed_stdout_and_stderr_is_a_silent_exit_2():
+    r = run(f"{ce('compute', *PAIR, '-f', 'plain', '-q')} >&- 2>&-", shell=True)
+    assert r.returncode == 2 and r.stderr == ""
+
+
+def test_a_temporary_file_whose_sink_was_never_kept_is_removed_at_exit(tmp_path):
+    # what script() relies on when a signal lands between a sink's creation and the engine
+    # keeping it: the temporary file is known until it is renamed into place or removed
+    from ce_cli import sinks
+
+    lost = sinks.NpySink(tmp_path / "g.npy", "grad", (2, 3), np.float32)  # never discarded
+    kept = sinks.NpySink(tmp_path / "h.npy", "grad", (0,), np.float32)
+    kept.close()
+    kept.publish()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [os.path.basename(lost.tmp), "h.npy"]
+    )
+    lost.f.close()  # the process would end with it open; the file itself stays
+    sinks.remove_leftovers()
+    assert [p.name for p in tmp_path.iterdir()] == ["h.npy"]
