@@ -5,6 +5,8 @@ A sink receives every block of a run in row order (``write(start, stop, block)``
 shows here) and ``publish()`` once all sinks closed, or ``discard()`` on any error. Files are
 written under a temporary name beside their destination and renamed into place by ``publish``;
 ``discard`` removes them, so an error or Ctrl-C leaves no partial file behind.
+:func:`remove_leftovers` is the net under that: a signal landing between two statements (the
+file just created, its sink not yet in the engine's list) must not leave one either.
 """
 
 from __future__ import annotations
@@ -15,6 +17,19 @@ from typing import Protocol
 import numpy as np
 
 from .errors import CeLossError
+
+# Temporary files created and neither renamed into place nor removed yet.
+_LIVE: set[str] = set()
+
+
+def remove_leftovers() -> None:
+    """Remove every temporary file still there; for the end of a process stopped by a signal."""
+    for tmp in list(_LIVE):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        _LIVE.discard(tmp)
 
 
 class Sink(Protocol):
@@ -59,10 +74,12 @@ class AtomicFile:
         # os.urandom, not the secrets module: importing secrets costs 5 ms of start-up
         self.tmp = os.path.join(folder, f".{name}.{os.urandom(4).hex()}.part")
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        _LIVE.add(self.tmp)  # before it exists: a signal may land as soon as os.open returns
         try:
             # O_EXCL: never write into someone else's file; 0o666 so the umask applies as usual
             fd = os.open(self.tmp, flags, 0o666)
         except OSError as e:
+            _LIVE.discard(self.tmp)  # not ours (O_EXCL) or never made
             raise self._failed(e) from None
         self.f = os.fdopen(fd, "wb")
 
@@ -86,6 +103,7 @@ class AtomicFile:
             os.replace(self.tmp, self.path)
         except OSError as e:
             raise self._failed(e) from None
+        _LIVE.discard(self.tmp)
 
     def discard(self) -> None:
         try:
@@ -96,6 +114,7 @@ class AtomicFile:
             os.unlink(self.tmp)
         except OSError:
             pass
+        _LIVE.discard(self.tmp)
 
 
 class NpySink(AtomicFile):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .errors import CeLossError
 from .render.numbers import fnum, short
 from .report import Report
 
@@ -24,6 +25,28 @@ class Verdict:
     conditions: list[Condition]
     context: str  # "(ce, mean, 3 samples)"
     line: str
+
+
+def check_conditions(*, max_loss=None, min_loss=None, expect=None, rtol=1e-6, atol=1e-9):
+    """Refuse conditions that cannot mean anything, before any work is done.
+
+    NaN compares false with everything (``--max nan`` would fail whatever the loss), an
+    infinite ``--expect`` passes any finite loss (inf - x = inf <= inf tolerance), and
+    ``--min`` above ``--max`` can never hold.
+    """
+    for option, value in (("--max", max_loss), ("--min", min_loss), ("--expect", expect)):
+        if value is not None and math.isnan(value):
+            raise CeLossError(f"{option} must be a number; got nan")
+    if expect is not None and math.isinf(expect):
+        raise CeLossError(f"--expect must be finite; got {expect}")
+    if rtol < 0 or atol < 0:
+        raise CeLossError(f"--rtol and --atol must be >= 0; got {rtol} and {atol}")
+    if not (math.isfinite(rtol) and math.isfinite(atol)):
+        raise CeLossError(f"--rtol and --atol must be finite; got {rtol} and {atol}")
+    if max_loss is not None and min_loss is not None and min_loss > max_loss:
+        raise CeLossError(
+            f"--min {fnum(min_loss)} is above --max {fnum(max_loss)}; no loss can meet both"
+        )
 
 
 def judge(report: Report, *, max_loss=None, min_loss=None, expect=None, rtol=1e-6, atol=1e-9):

@@ -7,7 +7,6 @@ Exit status: 0 success, 1 a `check` whose condition does not hold, 2 bad usage o
 # annotation at each call (3 ms of start-up).
 
 import dataclasses
-import sys
 from typing import Annotated
 
 import typer
@@ -131,9 +130,10 @@ def _run(pred, target, spec, read, out, view, quiet: bool):
 
 
 def _emit(text: str) -> None:
-    """Write machine output to stdout in one piece."""
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    """Write machine output to stdout in one piece, checked (see stdio.out)."""
+    from .stdio import out
+
+    out(text)
 
 
 def _console():
@@ -258,8 +258,9 @@ def check(
             raise CeLossError("check needs a condition: --max, --min and/or --expect")
         if reduction is Reduction.none:
             raise CeLossError("check compares one number; use --reduction mean or sum, not none")
-        if rtol < 0 or atol < 0:
-            raise CeLossError(f"--rtol and --atol must be >= 0; got {rtol} and {atol}")
+        from ..verdict import check_conditions
+
+        check_conditions(max_loss=max_loss, min_loss=min_loss, expect=expect, rtol=rtol, atol=atol)
         spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
         read = _read(pred_format, target_format, pred_key, target_key, target_column)
         report = _run(pred, target, spec, read, OutputSettings(workers=threads), View(), quiet)

@@ -4,12 +4,13 @@ A user error is one line on stderr, ``ce-loss: error: <message> (hint: <hint>)``
 status 2; the message names the files and options as the user gave them.
 """
 
-import sys
 from contextlib import contextmanager
 
 import typer
 
 from ..errors import CeLossError
+from .entry import stopped
+from .stdio import StdoutError, err, reader_left
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 STDIN_NAME = "<stdin>"
@@ -44,8 +45,19 @@ def names_for(pred: str, target: str | None) -> dict:
 
 
 def stderr(message: str) -> None:
-    sys.stderr.write(message.rstrip("\n") + "\n")
-    sys.stderr.flush()
+    err(message)
+
+
+def stdout_error(e: OSError) -> str:
+    return f"ce-loss: error: cannot write to stdout: {e.strerror or e}"
+
+
+def os_error_line(e: OSError) -> str:
+    """A failed system call: which stream or file, and why."""
+    if isinstance(e, StdoutError):
+        return stdout_error(e)
+    where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+    return f"ce-loss: error: {where}{e.strerror or e}"
 
 
 def warn(quiet: bool, message: str) -> None:
@@ -76,18 +88,18 @@ def user_errors(debug: bool, names: dict | None = None):
             raise
         stderr("ce-loss: error: out of memory; the input is too large for this machine")
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    except KeyboardInterrupt:
-        stderr("ce-loss: interrupted")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP (see entry.py)
+        raise typer.Exit(stopped(e)) from None
     except BrokenPipeError:
-        # The reader of stdout went away (e.g. `| head`); nothing left to say.
-        sys.stderr.close()
+        # The reader of stdout went away (e.g. `| head`) while a table was printed: nothing
+        # left to say. (Machine output goes through stdio.out, which lets the command's own
+        # status stand, so a failing check still exits 1.)
+        reader_left()
         raise typer.Exit(EXIT_OK) from None
     except OSError as e:
         if debug:
             raise
-        where = f" {e.filename}" if getattr(e, "filename", None) else ""
-        stderr(f"ce-loss: error:{where}: {e.strerror or e}")
+        stderr(os_error_line(e))
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except Exception as e:  # a bug in ce-loss: say so plainly, without a traceback
         if debug:
