@@ -10,6 +10,8 @@ from contextlib import contextmanager
 import typer
 
 from ..errors import CeLossError
+from ..text import safe_text
+from .colour import paint
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 STDIN_NAME = "<stdin>"
@@ -50,13 +52,14 @@ def stderr(message: str) -> None:
 
 def warn(quiet: bool, message: str) -> None:
     if not quiet:
-        stderr(f"ce-loss: warning: {message}")
+        stderr(paint(f"ce-loss: warning: {safe_text(message)}", "yellow", sys.stderr))
 
 
 def error_line(e: CeLossError, names: dict | None) -> str:
     msg = f"ce-loss: error: {e.render(names)}"
     hint = e.render_hint(names)
-    return msg + (f" (hint: {hint})" if hint else "")
+    # file names, keys and quoted cells come from the user: never raw to the terminal
+    return safe_text(msg + (f" (hint: {hint})" if hint else ""))
 
 
 @contextmanager
@@ -69,7 +72,7 @@ def user_errors(debug: bool, names: dict | None = None):
     except CeLossError as e:
         if debug:
             raise
-        stderr(error_line(e, names))
+        stderr(paint(error_line(e, names), "red", sys.stderr))
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except MemoryError:
         if debug:
@@ -87,7 +90,7 @@ def user_errors(debug: bool, names: dict | None = None):
         if debug:
             raise
         where = f" {e.filename}" if getattr(e, "filename", None) else ""
-        stderr(f"ce-loss: error:{where}: {e.strerror or e}")
+        stderr(safe_text(f"ce-loss: error:{where}: {e.strerror or e}"))
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except Exception as e:  # a bug in ce-loss: say so plainly, without a traceback
         if debug:
