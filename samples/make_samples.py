@@ -12,6 +12,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 
 # Seed document 001: three samples, five classes, labels 1, 2, 3; mean CE 1.0155949508195155.
+# Its labels look 1-based (class 0 never appears): the quick start uses them read 0-based
+# (labels.npy: 0, 1, 2, a clean run); labels_1based.npy keeps them as given, the pitfall
+# docs/cli.md shows (ce-loss warns and computes what torch would).
 SEED001_LOGITS = np.array(
     [
         [0.093, 0.1939, -1.0649, 0.4476, -2.0769],
@@ -24,7 +27,8 @@ SEED001_LABELS = np.array([1, 2, 3])
 
 def main() -> None:
     np.save(HERE / "logits.npy", SEED001_LOGITS)
-    np.save(HERE / "labels.npy", SEED001_LABELS)
+    np.save(HERE / "labels.npy", SEED001_LABELS - 1)
+    np.save(HERE / "labels_1based.npy", SEED001_LABELS)
     # The same predictions as log-probabilities, for --loss nll (same loss).
     z = SEED001_LOGITS - SEED001_LOGITS.max(axis=1, keepdims=True)
     np.save(HERE / "log_probs.npy", z - np.log(np.exp(z).sum(axis=1, keepdims=True)))

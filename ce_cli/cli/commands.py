@@ -14,12 +14,18 @@ import typer
 from .. import __version__
 from ..errors import CeLossError
 from ..settings import LossSpec, OutputSettings, ReadSettings
+from . import colour
 from .entry import collecting
 from .failures import EXIT_CHECK_FAILED, EXIT_OK, names_for, user_errors, warn
 from .options import (
+    ATOL,
+    RTOL,
     AtolOpt,
     CheckFormatOpt,
+    CheckReduction,
     CheckReductionOpt,
+    Color,
+    ColorOpt,
     ComputeFormatOpt,
     DebugOpt,
     ExpectOpt,
@@ -53,9 +59,11 @@ from .options import (
     WeightOpt,
 )
 from .progress import Progress
+from .usage import OneLineErrors
 
 app = typer.Typer(
     name="ce-loss",
+    cls=OneLineErrors,
     help=(
         "PyTorch-exact classification losses for model outputs: cross-entropy, NLL, "
         "binary cross-entropy and BCE with logits, with per-sample values and gradients.\n\n"
@@ -89,7 +97,7 @@ def _main(
 def _spec(
     loss: Loss,
     input_kind: InputKind | None,
-    reduction: Reduction,
+    reduction: Reduction | CheckReduction,
     weight,
     ignore_index: int,
     label_smoothing: float,
@@ -136,19 +144,11 @@ def _emit(text: str) -> None:
     out(text)
 
 
-def _console():
-    from rich.console import Console
-
-    # emoji=False: a file or class name like :cat: is shown as typed (and it skips 2 ms of
-    # emoji tables at start-up)
-    return Console(highlight=False, emoji=False)
-
-
 def _render(report, fmt: Format) -> None:
     from .. import render
 
     if fmt is Format.table:
-        render.print_table(report, _console())
+        render.print_table(report, colour.console())
     elif fmt is Format.json:
         _emit(render.to_json(report))
     elif fmt is Format.csv:
@@ -181,6 +181,7 @@ def compute(
     target_key: TargetKeyOpt = None,
     target_column: TargetColumnOpt = None,
     quiet: QuietOpt = False,
+    color: ColorOpt = Color.auto,
     debug: DebugOpt = False,
 ) -> None:
     """Compute a loss, its per-sample values and its gradient.
@@ -195,12 +196,9 @@ def compute(
     """
     from ..pipeline import View
 
+    colour.set_mode(color.value)
     with user_errors(debug, names_for(pred, target)):
-        if fmt is Format.plain and (per_sample or grad):
-            raise CeLossError(
-                "--format plain prints the bare loss only; use --format json or csv for "
-                "--per-sample and --grad"
-            )
+        _compute_options(fmt, per_sample or grad, grad_dtype is not None, save_grad is not None)
         spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
         out = OutputSettings(
             per_element=fmt is Format.csv,
@@ -214,6 +212,17 @@ def compute(
         _render(_run(pred, target, spec, read, out, view, quiet), fmt)
 
 
+def _compute_options(fmt: Format, shown: bool, grad_dtype: bool, save_grad: bool) -> None:
+    """compute's options that would do nothing together, said before any file is read."""
+    if fmt is Format.plain and shown:
+        raise CeLossError(
+            "--format plain prints the bare loss only; use --format json or csv for "
+            "--per-sample and --grad"
+        )
+    if grad_dtype and not save_grad:
+        raise CeLossError("--grad-dtype is the dtype of the --save-grad file; give --save-grad too")
+
+
 @app.command(no_args_is_help=True)
 def check(
     pred: PredArg,
@@ -221,11 +230,11 @@ def check(
     max_loss: MaxOpt = None,
     min_loss: MinOpt = None,
     expect: ExpectOpt = None,
-    rtol: RtolOpt = 1e-6,
-    atol: AtolOpt = 1e-9,
+    rtol: RtolOpt = None,
+    atol: AtolOpt = None,
     loss: LossOpt = Loss.ce,
     input_kind: InputOpt = None,
-    reduction: CheckReductionOpt = Reduction.mean,
+    reduction: CheckReductionOpt = CheckReduction.mean,
     weight: WeightOpt = None,
     ignore_index: IgnoreOpt = -100,
     label_smoothing: SmoothingOpt = 0.0,
@@ -238,6 +247,7 @@ def check(
     target_key: TargetKeyOpt = None,
     target_column: TargetColumnOpt = None,
     quiet: QuietOpt = False,
+    color: ColorOpt = Color.auto,
     debug: DebugOpt = False,
 ) -> None:
     """Check that a loss meets a condition: exit 0 if it holds, 1 if not, 2 on bad input.
@@ -253,23 +263,42 @@ def check(
     """
     from ..pipeline import View
 
+    colour.set_mode(color.value)
     with user_errors(debug, names_for(pred, target)):
-        if max_loss is None and min_loss is None and expect is None:
-            raise CeLossError("check needs a condition: --max, --min and/or --expect")
-        if reduction is Reduction.none:
-            raise CeLossError("check compares one number; use --reduction mean or sum, not none")
+        _check_conditions(max_loss, min_loss, expect, rtol, atol)
+        rtol, atol = RTOL if rtol is None else rtol, ATOL if atol is None else atol
         from ..verdict import check_conditions
 
         check_conditions(max_loss=max_loss, min_loss=min_loss, expect=expect, rtol=rtol, atol=atol)
         spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
         read = _read(pred_format, target_format, pred_key, target_key, target_column)
         report = _run(pred, target, spec, read, OutputSettings(workers=threads), View(), quiet)
-        from .. import render
         from ..verdict import judge
 
         verdict = judge(
             report, max_loss=max_loss, min_loss=min_loss, expect=expect, rtol=rtol, atol=atol
         )
-        if not quiet:
-            _emit(render.verdict_json(verdict) if fmt is Format.json else verdict.line + "\n")
+        _show_verdict(verdict, fmt, quiet)
     raise typer.Exit(EXIT_OK if verdict.passed else EXIT_CHECK_FAILED)
+
+
+def _check_conditions(max_loss, min_loss, expect, rtol, atol) -> None:
+    """check's options that cannot work together, said before any file is read."""
+    if max_loss is None and min_loss is None and expect is None:
+        raise CeLossError("check needs a condition: --max, --min and/or --expect")
+    if expect is None and (rtol is not None or atol is not None):
+        raise CeLossError("--rtol and --atol are the tolerances of --expect; give --expect too")
+
+
+def _show_verdict(verdict, fmt: Format, quiet: bool) -> None:
+    """The verdict as asked: a JSON object, CSV rows, or one line (PASS green, FAIL red)."""
+    from .. import render
+
+    if fmt is Format.json:
+        _emit(render.verdict_json(verdict))
+    elif fmt is Format.csv:
+        _emit(render.verdict_csv(verdict))
+    elif not quiet:
+        word = "PASS" if verdict.passed else "FAIL"
+        shown = colour.paint(word, "green" if verdict.passed else "red")
+        _emit(shown + verdict.line[len(word) :] + "\n")

@@ -4,11 +4,14 @@ A user error is one line on stderr, ``ce-loss: error: <message> (hint: <hint>)``
 status 2; the message names the files and options as the user gave them.
 """
 
+import sys
 from contextlib import contextmanager
 
 import typer
 
 from ..errors import CeLossError
+from ..text import safe_text
+from .colour import paint
 from .entry import stopped
 from .stdio import StdoutError, err, reader_left
 
@@ -62,13 +65,14 @@ def os_error_line(e: OSError) -> str:
 
 def warn(quiet: bool, message: str) -> None:
     if not quiet:
-        stderr(f"ce-loss: warning: {message}")
+        stderr(paint(f"ce-loss: warning: {safe_text(message)}", "yellow", sys.stderr))
 
 
 def error_line(e: CeLossError, names: dict | None) -> str:
     msg = f"ce-loss: error: {e.render(names)}"
     hint = e.render_hint(names)
-    return msg + (f" (hint: {hint})" if hint else "")
+    # file names, keys and quoted cells come from the user: never raw to the terminal
+    return safe_text(msg + (f" (hint: {hint})" if hint else ""))
 
 
 @contextmanager
@@ -81,7 +85,7 @@ def user_errors(debug: bool, names: dict | None = None):
     except CeLossError as e:
         if debug:
             raise
-        stderr(error_line(e, names))
+        stderr(paint(error_line(e, names), "red", sys.stderr))
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except MemoryError:
         if debug:
@@ -99,7 +103,7 @@ def user_errors(debug: bool, names: dict | None = None):
     except OSError as e:
         if debug:
             raise
-        stderr(os_error_line(e))
+        stderr(safe_text(os_error_line(e)))
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except Exception as e:  # a bug in ce-loss: say so plainly, without a traceback
         if debug:

@@ -31,6 +31,17 @@ class Reduction(str, Enum):
     none = "none"
 
 
+class CheckReduction(str, Enum):
+    mean = "mean"
+    sum = "sum"
+
+
+class Color(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
 class Format(str, Enum):
     table = "table"
     json = "json"
@@ -202,7 +213,19 @@ ThreadsOpt = Annotated[
 ]
 QuietOpt = Annotated[
     bool,
-    typer.Option("--quiet", "-q", help="No warnings on stderr (check: print nothing at all)."),
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="No warnings on stderr (check: no verdict line either, but the --format json or "
+        "csv it is asked for).",
+    ),
+]
+ColorOpt = Annotated[
+    Color,
+    typer.Option(
+        "--color",
+        help="Colour the output: auto (on a terminal, not with NO_COLOR set), always or never.",
+    ),
 ]
 DebugOpt = Annotated[
     bool, typer.Option("--debug", help="On an error, show the Python traceback as well.")
@@ -288,16 +311,28 @@ ExpectOpt = Annotated[
         rich_help_panel=_COND,
     ),
 ]
+# None: not given (an error without --expect); the defaults below otherwise
+RTOL, ATOL = 1e-6, 1e-9
 RtolOpt = Annotated[
-    float,
-    typer.Option("--rtol", help="Relative tolerance of --expect.", rich_help_panel=_COND),
+    float | None,
+    typer.Option(
+        "--rtol",
+        help="Relative tolerance of --expect.",
+        show_default=str(RTOL),
+        rich_help_panel=_COND,
+    ),
 ]
 AtolOpt = Annotated[
-    float,
-    typer.Option("--atol", help="Absolute tolerance of --expect.", rich_help_panel=_COND),
+    float | None,
+    typer.Option(
+        "--atol",
+        help="Absolute tolerance of --expect.",
+        show_default=str(ATOL),
+        rich_help_panel=_COND,
+    ),
 ]
 CheckReductionOpt = Annotated[
-    Reduction,
+    CheckReduction,
     typer.Option(
         "--reduction", "-r", help="mean or sum (check compares one number).", rich_help_panel=_LOSS
     ),
@@ -307,7 +342,7 @@ CheckFormatOpt = Annotated[
     typer.Option(
         "--format",
         "-f",
-        help="table or plain: one verdict line; json: an object.",
+        help="table or plain: one verdict line; json: an object; csv: one row per condition.",
         rich_help_panel=_OUT,
     ),
 ]

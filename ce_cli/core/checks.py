@@ -134,6 +134,8 @@ def _check_soft_target(p: Problem, t: np.ndarray, offset: int) -> None:
             "finite probabilities",
             t,
         )
+    if p.categorical and t.dtype.kind in "iu":
+        _check_one_hot(t, offset)
     if not p.categorical:
         bad = (t < 0) | (t > 1)
         if bad.any():
@@ -145,6 +147,26 @@ def _check_soft_target(p: Problem, t: np.ndarray, offset: int) -> None:
                 "targets between 0 and 1",
                 t,
             )
+
+
+def _check_one_hot(t: np.ndarray, offset: int) -> None:
+    """Integer targets of the input's shape are one-hot rows or nothing: torch refuses integer
+    targets of that shape, and anything else (``[2, 0, 0]``, ``[-1, 1, 0]``) gives a loss that
+    means nothing."""
+    bad = ~(((t == 0) | (t == 1)).all(axis=1) & (t.sum(axis=1) == 1))
+    if not bad.any():
+        return
+    pos = first_position(bad, offset)
+    row = t[(pos[0] - offset, slice(None)) + pos[1:]]
+    shown = "[" + ", ".join(str(int(v)) for v in row[:8]) + (", ..." if row.size > 8 else "") + "]"
+    raise CeLossError(
+        f"is {shown}: integer targets of {{the_input_shape}} must be one-hot (one 1, the "
+        "rest 0); give class indices, or probabilities as floats",
+        input="target",
+        position=pos,
+        value=shown,
+        expected="a one-hot row",
+    )
 
 
 def _check_index_target(p: Problem, t: np.ndarray, offset: int) -> None:

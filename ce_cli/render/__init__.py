@@ -4,7 +4,7 @@ The only package that formats output. It receives a finished :class:`ce_cli.repo
 returns text (machine formats) or prints to a Rich console (tables).
 """
 
-from .machine import settings_dict, to_csv, to_json, to_plain, verdict_json
+from .machine import settings_dict, to_csv, to_json, to_plain, verdict_csv, verdict_json
 from .numbers import fnum, short
 from .tables import print_table
 
@@ -16,5 +16,6 @@ __all__ = [
     "to_csv",
     "to_json",
     "to_plain",
+    "verdict_csv",
     "verdict_json",
 ]

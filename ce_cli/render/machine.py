@@ -7,39 +7,45 @@ import io
 import numpy as np
 
 from ..report import Report
+from ..text import json_text
 from .numbers import fnum, jnum, jsonable
 
 
 def settings_dict(report: Report) -> dict:
+    """The settings of a run as JSON shows them: the same keys whatever the loss.
+
+    ``count`` is the number of per-element losses and ``unit`` what they are ("samples" for
+    ce/nll, "elements" for bce); the ce/nll keys are null for bce and ``pos_weight`` is null but
+    for bce-logits with one. Names (files, classes) are JSON-safe text (see ce_cli.text).
+    """
     p = report.problem
-    d = {
+    cat = p.categorical
+    return {
         "loss_name": p.loss,
         "input": p.input_kind,
         "reduction": p.reduction,
-        "targets": "probabilities"
-        if (p.soft and p.categorical)
-        else ("class indices" if p.categorical else "binary"),
-        "samples" if p.categorical else "elements": report.count,
-    }
-    if p.categorical:
-        d["classes"] = p.n_classes
-        d["ignore_index"] = p.ignore_index
-        d["label_smoothing"] = p.label_smoothing
-    d["weight"] = (
-        None
+        "targets": "probabilities" if (p.soft and cat) else ("class indices" if cat else "binary"),
+        "count": report.count,
+        "unit": report.unit,
+        "classes": p.n_classes if cat else None,
+        "ignore_index": p.ignore_index if cat else None,
+        "label_smoothing": p.label_smoothing if cat else None,
+        "weight": None
         if p.weight is None
-        else jsonable(p.weight.reshape(-1) if p.categorical else np.squeeze(p.weight))
-    )
-    if p.loss == "bce-logits":
-        d["pos_weight"] = None if p.pos_weight is None else jsonable(np.squeeze(p.pos_weight))
-    d["pred"] = report.pred_name
-    d["target"] = report.target_name
-    if report.class_names:
-        d["class_names"] = list(report.class_names)
-    return d
+        else jsonable(p.weight.reshape(-1) if cat else np.squeeze(p.weight)),
+        "pos_weight": None if p.pos_weight is None else jsonable(np.squeeze(p.pos_weight)),
+        "pred": json_text(report.pred_name),
+        "target": None if report.target_name is None else json_text(report.target_name),
+        "class_names": [json_text(c) for c in report.class_names] if report.class_names else None,
+    }
 
 
 def to_json(report: Report) -> str:
+    """The loss, the settings, what was asked for, the version and the warnings given."""
+    import json
+
+    from .. import __version__
+
     r = report.result
     out = {"loss": jnum(r.loss)}
     out.update(settings_dict(report))
@@ -48,9 +54,9 @@ def to_json(report: Report) -> str:
     if report.show_grad and r.grad is not None:
         out["grad"] = jsonable(r.grad)
     if report.saved:
-        out["saved"] = dict(report.saved)
-    import json
-
+        out["saved"] = {k: json_text(v) for k, v in report.saved.items()}
+    out["warnings"] = [json_text(w) for w in report.warnings]
+    out["version"] = __version__
     return json.dumps(out, allow_nan=False) + "\n"
 
 
@@ -137,3 +143,12 @@ def verdict_json(verdict) -> str:
     import json
 
     return json.dumps(out, allow_nan=False) + "\n"
+
+
+def verdict_csv(verdict) -> str:
+    """`ce-loss check --format csv`: one row per condition, with the verdict and the loss."""
+    rows = ["verdict,loss,condition,value,holds"]
+    word = "pass" if verdict.passed else "fail"
+    for c in verdict.conditions:
+        rows.append(f"{word},{fnum(verdict.loss)},{c.kind},{fnum(c.value)},{str(c.holds).lower()}")
+    return "\n".join(rows) + "\n"

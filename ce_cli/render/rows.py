@@ -89,3 +89,19 @@ def head_tail(n: int, limit: int = MAX_TABLE_ROWS) -> tuple[np.ndarray, int]:
         return np.arange(n), 0
     half = limit // 2
     return np.concatenate([np.arange(half), np.arange(n - half, n)]), n - 2 * half
+
+
+def target_classes(report: Report, flat: np.ndarray) -> list[int | None]:
+    """The target class at each flat position (the top class of a probability target); None
+    where the target is ignored."""
+    p = report.problem
+    t = np.asarray(report.target)
+    out: list[int | None] = []
+    for f, pos in zip(flat, _positions(report, flat), strict=True):
+        if p.soft:
+            key = (pos[0] if pos else 0, slice(None)) + tuple(pos[1:])
+            out.append(int(np.argmax(t.reshape(p.target_shape)[key])))
+        else:
+            tc = int(t.reshape(-1)[f]) if t.ndim else int(t)
+            out.append(None if tc == p.ignore_index else tc)
+    return out

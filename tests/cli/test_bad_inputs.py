@@ -72,16 +72,13 @@ def _check_output(case, code, stdout, stderr):
     assert stdout == "", "bad input must leave stdout empty"
     assert "Traceback" not in stdout + stderr
     assert "internal error" not in stderr
-    if case.get("usage_error"):
-        assert stderr.startswith("Usage: ce-loss "), stderr
-        assert "Error: " in stderr
-    else:
-        lines = stderr.splitlines()
-        assert len(lines) == 1, stderr
-        assert lines[0].startswith("ce-loss: error: "), stderr
-        # it names what the user gave: a file, an option, <stdin> or the command
-        named = [a for a in case["args"] if a.startswith(("files/", "--"))] + [case["args"][0]]
-        assert any(n in lines[0] for n in named) or "<stdin>" in lines[0], lines[0]
+    # usage errors too (issue 15: one error style, no Click Usage:/Error: block)
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("ce-loss: error: "), stderr
+    # it names what the user gave: a file, an option, <stdin> or the command
+    named = [a for a in case["args"] if a.startswith(("files/", "--"))] + [case["args"][0]]
+    assert any(n in lines[0] for n in named) or "<stdin>" in lines[0], lines[0]
     for text in case["stderr"]:
         assert text in stderr, f"expected {text!r} in {stderr!r}"
 

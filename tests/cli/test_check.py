@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from ce_cli.cli import app
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
-PAIR = [str(SAMPLES / "logits.npy"), str(SAMPLES / "labels.npy")]
+PAIR = [str(SAMPLES / "logits.npy"), str(SAMPLES / "labels_1based.npy")]
 LOSS = "1.0155949508195155"
 
 runner = CliRunner()
@@ -95,7 +95,7 @@ def test_json_verdict():
     "args,message",
     [
         ([], "check needs a condition"),
-        (["--max", "1", "--reduction", "none"], "check compares one number"),
+        (["--max", "1", "--reduction", "none"], "'none' is not one of 'mean', 'sum'"),
         (["--expect", "1", "--rtol", "-1"], "--rtol and --atol must be >= 0"),
     ],
 )

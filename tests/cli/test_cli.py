@@ -46,32 +46,32 @@ def s(name):
 
 
 def test_default_table_shows_seed001_loss():
-    r = ok("compute", s("logits.npy"), s("labels.npy"))
+    r = ok("compute", s("logits.npy"), s("labels_1based.npy"))
     assert "1.0155949508195155" in r.stdout
     assert "cross-entropy from logits" in r.stdout
     assert "\x1b[" not in r.stdout  # not a terminal: no escape codes
 
 
 def test_plain_is_the_bare_loss():
-    r = ok("compute", s("logits.npy"), s("labels.npy"), "--format", "plain", "--quiet")
+    r = ok("compute", s("logits.npy"), s("labels_1based.npy"), "--format", "plain", "--quiet")
     assert r.stdout == "1.0155949508195155\n"
 
 
 def test_json_matches_core_values_and_gradient():
-    x, t = np.load(s("logits.npy")), np.load(s("labels.npy"))
+    x, t = np.load(s("logits.npy")), np.load(s("labels_1based.npy"))
     ref = ce_cli.evaluate("ce", x, t, grad=True, per_element=True)
-    out = js("compute", s("logits.npy"), s("labels.npy"), "--per-sample", "--grad")
+    out = js("compute", s("logits.npy"), s("labels_1based.npy"), "--per-sample", "--grad")
     assert out["loss"] == SEED001 == ref.loss
     assert out["per_sample"] == ref.per_element.tolist()
     assert np.array_equal(np.array(out["grad"]), ref.grad)
     assert out["loss_name"] == "ce" and out["reduction"] == "mean"
-    assert out["samples"] == 3 and out["classes"] == 5
+    assert out["count"] == 3 and out["unit"] == "samples" and out["classes"] == 5
 
 
 def test_csv_rows_parse_back():
-    x, t = np.load(s("logits.npy")), np.load(s("labels.npy"))
+    x, t = np.load(s("logits.npy")), np.load(s("labels_1based.npy"))
     ref = ce_cli.evaluate("ce", x, t, grad=True, per_element=True)
-    r = ok("compute", s("logits.npy"), s("labels.npy"), "--format", "csv", "--grad")
+    r = ok("compute", s("logits.npy"), s("labels_1based.npy"), "--format", "csv", "--grad")
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
     assert [int(row["target"]) for row in rows] == [1, 2, 3]
     assert [float(row["loss"]) for row in rows] == ref.per_element.tolist()
@@ -155,7 +155,7 @@ def test_nll_from_log_probs(tmp_path):
     x = np.load(s("logits.npy"))
     lp = x - np.log(np.exp(x).sum(1, keepdims=True))
     np.save(tmp_path / "lp.npy", lp)
-    out = js("compute", tmp_path / "lp.npy", s("labels.npy"), "--loss", "nll", "--quiet")
+    out = js("compute", tmp_path / "lp.npy", s("labels_1based.npy"), "--loss", "nll", "--quiet")
     assert out["loss"] == pytest.approx(SEED001, rel=1e-12)
     assert out["input"] == "log-probs"
 
@@ -173,8 +173,8 @@ def test_nll_from_log_probs(tmp_path):
     ],
 )
 def test_options_match_core(opts, kw):
-    x, t = np.load(s("logits.npy")), np.load(s("labels.npy"))
-    out = js("compute", s("logits.npy"), s("labels.npy"), *opts, "--grad", "--quiet")
+    x, t = np.load(s("logits.npy")), np.load(s("labels_1based.npy"))
+    out = js("compute", s("logits.npy"), s("labels_1based.npy"), *opts, "--grad", "--quiet")
     ref = ce_cli.evaluate("ce", x, t, grad=True, **kw)
     assert out["loss"] == ref.loss
     assert np.array_equal(np.array(out["grad"]), ref.grad)
@@ -182,13 +182,13 @@ def test_options_match_core(opts, kw):
 
 def test_weight_from_file(tmp_path):
     np.save(tmp_path / "w.npy", np.array([1.0, 2, 3, 4, 5]))
-    a = js("compute", s("logits.npy"), s("labels.npy"), "--weight", tmp_path / "w.npy", "-q")
-    b = js("compute", s("logits.npy"), s("labels.npy"), "--weight", "1,2,3,4,5", "-q")
+    a = js("compute", s("logits.npy"), s("labels_1based.npy"), "--weight", tmp_path / "w.npy", "-q")
+    b = js("compute", s("logits.npy"), s("labels_1based.npy"), "--weight", "1,2,3,4,5", "-q")
     assert a["loss"] == b["loss"] != SEED001
 
 
 def test_reduction_none_plain_one_value_per_line():
-    r = ok("compute", s("logits.npy"), s("labels.npy"), "-r", "none", "-f", "plain", "-q")
+    r = ok("compute", s("logits.npy"), s("labels_1based.npy"), "-r", "none", "-f", "plain", "-q")
     vals = [float(v) for v in r.stdout.split()]
     assert len(vals) == 3 and sum(vals) / 3 == pytest.approx(SEED001, rel=1e-15)
 
@@ -198,7 +198,7 @@ def test_stdin_pred_and_target():
     r = ok("compute", "-", "--format", "plain", "-q", input=text)
     assert float(r.stdout) == pytest.approx(SEED001, rel=1e-15)
     buf = io.BytesIO()
-    np.save(buf, np.load(s("labels.npy")))
+    np.save(buf, np.load(s("labels_1based.npy")))
     r = runner.invoke(
         app, ["compute", s("logits.npy"), "-", "-f", "plain", "-q"], input=buf.getvalue()
     )
@@ -256,7 +256,7 @@ def test_table_shows_per_sample_columns():
     ],
 )
 def test_bad_options_exit_2_with_one_line(args, message):
-    r = run("compute", s("logits.npy"), s("labels.npy"), *args)
+    r = run("compute", s("logits.npy"), s("labels_1based.npy"), *args)
     assert r.exit_code == 2
     assert message in r.stderr
     assert r.stderr.strip().count("\n") == 0 or "warning" in r.stderr
@@ -272,13 +272,13 @@ def test_label_out_of_range_names_file_and_position(tmp_path):
 
 
 def test_unknown_loss_is_usage_error():
-    r = run("compute", s("logits.npy"), s("labels.npy"), "--loss", "hinge")
+    r = run("compute", s("logits.npy"), s("labels_1based.npy"), "--loss", "hinge")
     assert r.exit_code == 2
     assert "Traceback" not in r.stderr
 
 
 def test_missing_file():
-    r = run("compute", "no-such-file.npy", s("labels.npy"))
+    r = run("compute", "no-such-file.npy", s("labels_1based.npy"))
     assert r.exit_code == 2
     assert "no-such-file.npy" in r.stderr and "Traceback" not in r.stderr
 
@@ -290,10 +290,10 @@ def test_pred_without_targets():
 
 
 def test_warnings_go_to_stderr_and_quiet_silences_them():
-    r = ok("compute", s("logits.npy"), s("labels.npy"), "-f", "plain")
+    r = ok("compute", s("logits.npy"), s("labels_1based.npy"), "-f", "plain")
     assert r.stdout == "1.0155949508195155\n"
     assert "1-based" in r.stderr
-    r = ok("compute", s("logits.npy"), s("labels.npy"), "-f", "plain", "--quiet")
+    r = ok("compute", s("logits.npy"), s("labels_1based.npy"), "-f", "plain", "--quiet")
     assert r.stderr == ""
 
 
@@ -310,5 +310,5 @@ def test_short_help():
 def test_file_names_are_not_read_as_markup(tmp_path):
     path = tmp_path / "[red]x:cat:.npy"
     path.write_bytes((SAMPLES / "logits.npy").read_bytes())
-    r = ok("compute", path, s("labels.npy"), "-q")
+    r = ok("compute", path, s("labels_1based.npy"), "-q")
     assert "[red]x:cat:.npy" in r.stdout.replace("\n", "").replace(" ", "")

@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 from ce_cli.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
-PAIR = [str(ROOT / "samples" / "logits.npy"), str(ROOT / "samples" / "labels.npy")]
+# 1-based labels: a run that gives its warning on stderr (samples/labels_1based.npy)
+PAIR = [str(ROOT / "samples" / "logits.npy"), str(ROOT / "samples" / "labels_1based.npy")]
 LOSS = "1.0155949508195155"
 CE = [sys.executable, "-m", "ce_cli"]
 POSIX = pytest.mark.skipif(os.name != "posix", reason="POSIX streams, signals and rlimits")

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
-PAIR = [str(SAMPLES / "logits.npy"), str(SAMPLES / "labels.npy")]
+PAIR = [str(SAMPLES / "logits.npy"), str(SAMPLES / "labels_1based.npy")]
 SEED001 = "1.0155949508195155"
 
 
