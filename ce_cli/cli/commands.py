@@ -21,6 +21,7 @@ from .options import (
     AtolOpt,
     CheckFormatOpt,
     CheckReductionOpt,
+    ClassDimOpt,
     ComputeFormatOpt,
     DebugOpt,
     ExpectOpt,
@@ -45,6 +46,7 @@ from .options import (
     RtolOpt,
     SaveGradOpt,
     SavePerSampleOpt,
+    ShiftOpt,
     SmoothingOpt,
     TargetArg,
     TargetColumnOpt,
@@ -109,6 +111,16 @@ def _spec(
     )
 
 
+def _layout(spec: LossSpec, class_dim: str, shift: bool) -> LossSpec:
+    """--class-dim (an integer or ``last``, checked against PRED's shape by the library) and
+    --shift."""
+    text = class_dim.strip()
+    dim: int | str = int(text) if text.lstrip("+-").isdigit() else text
+    if dim == 1 and not shift:
+        return spec
+    return dataclasses.replace(spec, class_dim=dim, shift=shift)
+
+
 def _read(pred_format, target_format, pred_key, target_key, target_column) -> ReadSettings:
     return ReadSettings(
         pred_format=pred_format.value if pred_format else None,
@@ -168,6 +180,8 @@ def compute(
     ignore_index: IgnoreOpt = -100,
     label_smoothing: SmoothingOpt = 0.0,
     pos_weight: PosWeightOpt = None,
+    class_dim: ClassDimOpt = "1",
+    shift: ShiftOpt = False,
     per_sample: PerSampleOpt = False,
     grad: GradOpt = False,
     fmt: ComputeFormatOpt = Format.table,
@@ -202,6 +216,7 @@ def compute(
                 "--per-sample and --grad"
             )
         spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
+        spec = _layout(spec, class_dim, shift)
         out = OutputSettings(
             per_element=fmt is Format.csv,
             save_grad=save_grad,
@@ -230,6 +245,8 @@ def check(
     ignore_index: IgnoreOpt = -100,
     label_smoothing: SmoothingOpt = 0.0,
     pos_weight: PosWeightOpt = None,
+    class_dim: ClassDimOpt = "1",
+    shift: ShiftOpt = False,
     fmt: CheckFormatOpt = Format.plain,
     threads: ThreadsOpt = None,
     pred_format: PredFormatOpt = None,
@@ -261,6 +278,7 @@ def check(
         if rtol < 0 or atol < 0:
             raise CeLossError(f"--rtol and --atol must be >= 0; got {rtol} and {atol}")
         spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
+        spec = _layout(spec, class_dim, shift)
         read = _read(pred_format, target_format, pred_key, target_key, target_column)
         report = _run(pred, target, spec, read, OutputSettings(workers=threads), View(), quiet)
         from .. import render

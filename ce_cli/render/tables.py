@@ -157,7 +157,8 @@ def grad_table(report: Report, width: int = 100):
     widths = [max([len(col_names[c])] + [len(t[c]) for t in text]) for c in range(n_cols)]
     row_w = max(3, len(str(n_rows)))
     cols, hidden_cols = _fitting_columns(widths, width - row_w - 4)
-    shape = " x ".join(map(str, g_shape)) or "scalar"
+    # the shape as PRED has it, also when --class-dim/--shift show it moved
+    shape = " x ".join(map(str, p.layout.input_shape or g_shape)) or "scalar"
     title = f"gradient of the loss with respect to {p.input_kind} ({shape})"
     table = Table(title=title, title_justify="left")
     table.add_column("row", justify="right", no_wrap=True)
