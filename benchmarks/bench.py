@@ -1,6 +1,7 @@
 """Benchmark ce-loss on big inputs against a plain PyTorch script, side by side in one run.
 
-    python benchmarks/bench.py [--quick] [--runs 5] [--cases loss,grad,vocab,few] [--markdown FILE]
+    python benchmarks/bench.py [--quick] [--runs 5] [--cases loss,grad,vocab,few,layout]
+                               [--markdown FILE]
 
 Every case writes its inputs (float32 logits and int64 class labels as ``.npy``) to a temporary
 directory, then times fresh subprocesses, interleaved in rounds so that drifts of a noisy machine
@@ -19,6 +20,10 @@ subtracted, so interpreter start-up and imports cancel out and what is compared 
 the data. Times are medians of ``--runs`` runs; peak RSS is each child's own ``ru_maxrss``
 (from ``os.wait4``), its growth over the tiny run given as a percentage of the input file's size.
 The inputs are in the page cache (just written), as they would be after the first read.
+
+The ``layout`` case times ce-loss against itself: the same float32 logits as ``(N, T, V)`` with
+``--class-dim -1`` (classes last, as language models write them) and as the 2-D ``(N*T, V)``
+file, interleaved in the same rounds; classes last must cost within 10% of the 2-D input.
 
 Prints a Markdown table and the machine; ``--markdown FILE`` also writes them to FILE.
 """
@@ -39,6 +44,9 @@ from dataclasses import dataclass
 import numpy as np
 
 TINY_ROWS = 10
+# The layout case: (N, T, V) classes last, the size of the 100,000 x 1,000 case.
+LAYOUT_FULL = (50, 2_000, 1_000)
+LAYOUT_QUICK = (5, 2_000, 1_000)
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,8 @@ OURS_LIB = """
 import sys
 import ce_cli
 x, t, g = sys.argv[1:4]
-r = ce_cli.evaluate("ce", x, t, save_grad=g or None)
+class_dim = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+r = ce_cli.evaluate("ce", x, t, save_grad=g or None, class_dim=class_dim)
 print(repr(r.loss))
 """
 
@@ -104,12 +113,13 @@ np.load(sys.argv[1])
 """
 
 
-def ours_command(via: str, x: str, t: str, g: str) -> list[str]:
+def ours_command(via: str, x: str, t: str, g: str, class_dim: int = 1) -> list[str]:
     """The ce-loss command for one run: the command line, or the library under it."""
     if via == "cli":
         cmd = [sys.executable, "-m", "ce_cli", "compute", x, t, "--quiet", "--format", "plain"]
+        cmd += ["--class-dim", str(class_dim)] if class_dim != 1 else []
         return cmd + (["--save-grad", g] if g else [])
-    return [sys.executable, "-c", OURS_LIB, x, t, g]
+    return [sys.executable, "-c", OURS_LIB, x, t, g] + ([str(class_dim)] if class_dim != 1 else [])
 
 
 def reference_command(torch_ok: bool, x: str, t: str, g: str) -> list[str]:
@@ -208,7 +218,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="small sizes (a few seconds in all)")
     ap.add_argument("--runs", type=int, default=5, help="timed runs per command (median)")
     ap.add_argument(
-        "--cases", default="loss,grad,vocab,few", help="comma-separated: loss, grad, vocab, few"
+        "--cases",
+        default="loss,grad,vocab,few,layout",
+        help="comma-separated: loss, grad, vocab, few, layout",
     )
     ap.add_argument(
         "--via",
@@ -220,8 +232,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--markdown", help="also write the table to this file")
     args = ap.parse_args(argv)
     table = QUICK if args.quick else FULL
+    keys = [k.strip() for k in args.cases.split(",") if k.strip()]
+    args.layout = "layout" in keys
     try:
-        args.case_list = [table[k.strip()] for k in args.cases.split(",") if k.strip()]
+        args.case_list = [table[k] for k in keys if k != "layout"]
     except KeyError as e:
         ap.error(f"unknown case {e}; choose from {', '.join(table)}")
     return args
@@ -237,6 +251,49 @@ def child_env() -> dict:
     return env
 
 
+def time_commands(cmds: dict, runs: int, env: dict) -> tuple[dict, dict]:
+    """Median wall time and largest peak RSS of each command, interleaved in rounds."""
+    samples: dict = {k: [] for k in cmds}
+    for cmd in cmds.values():  # warm-up: page cache, bytecode, first-touch effects
+        run_measured(cmd, env)
+    for round_ in range(runs):
+        order = list(cmds.items())
+        if round_ % 2:  # alternate the order so that a drift hits both sides alike
+            order.reverse()
+        for k, cmd in order:
+            samples[k].append(run_measured(cmd, env))
+    med = {k: statistics.median(s[0] for s in v) for k, v in samples.items()}
+    rss = {k: max(s[1] for s in v) for k, v in samples.items()}
+    return med, rss
+
+
+def as_sequences(x_path: str, t_path: str, n: int) -> tuple[str, str]:
+    """The same logits and labels as (n, T, V) and (n, T) files: classes last."""
+    x, t = np.load(x_path, mmap_mode="r"), np.load(t_path)
+    x3, t3 = x_path.replace(".npy", f"_{n}seq.npy"), t_path.replace(".npy", f"_{n}seq.npy")
+    np.save(x3, x.reshape(n, -1, x.shape[1]))
+    np.save(t3, t.reshape(n, -1))
+    return x3, t3
+
+
+def measure_layout(args: argparse.Namespace, folder: str, env: dict) -> tuple:
+    """Classes last (N, T, V) with --class-dim -1 against the same bytes as (N*T, V)."""
+    n, tlen, v = LAYOUT_QUICK if args.quick else LAYOUT_FULL
+    flat = make_inputs(folder, n * tlen, v, seed=1)
+    tiny = make_inputs(folder, TINY_ROWS, v, seed=2)
+    cmds = {
+        ("last", "big"): ours_command(args.via, *as_sequences(*flat, n), "", class_dim=-1),
+        ("last", "tiny"): ours_command(args.via, *as_sequences(*tiny, 1), "", class_dim=-1),
+        ("2d", "big"): ours_command(args.via, *flat, ""),
+        ("2d", "tiny"): ours_command(args.via, *tiny, ""),
+    }
+    med, _ = time_commands(cmds, args.runs, env)
+    last = med["last", "big"] - med["last", "tiny"]
+    two = med["2d", "big"] - med["2d", "tiny"]
+    label = f"CE mean, ({n}, {tlen:,}, {v:,}) float32 classes last vs ({n * tlen:,}, {v:,})"
+    return label, last, two
+
+
 def measure_case(case: Case, args: argparse.Namespace, torch_ok: bool, folder: str, env: dict):
     """One row of the table: times and peak RSS growth of ours and the reference on one case."""
     big = make_inputs(folder, case.rows, case.classes, seed=1)
@@ -249,17 +306,7 @@ def measure_case(case: Case, args: argparse.Namespace, torch_ok: bool, folder: s
         ("ref", "big"): reference_command(torch_ok, *big, g_ref),
         ("ref", "tiny"): reference_command(torch_ok, *tiny, g_ref),
     }
-    samples: dict = {k: [] for k in cmds}
-    for cmd in cmds.values():  # warm-up: page cache, bytecode, first-touch effects
-        run_measured(cmd, env)
-    for round_ in range(args.runs):
-        order = list(cmds.items())
-        if round_ % 2:  # alternate the order so that a drift hits both sides alike
-            order.reverse()
-        for k, cmd in order:
-            samples[k].append(run_measured(cmd, env))
-    med = {k: statistics.median(s[0] for s in v) for k, v in samples.items()}
-    rss = {k: max(s[1] for s in v) for k, v in samples.items()}
+    med, rss = time_commands(cmds, args.runs, env)
     ours = med["ours", "big"] - med["ours", "tiny"]
     ref = med["ref", "big"] - med["ref", "tiny"]
     return (
@@ -271,6 +318,15 @@ def measure_case(case: Case, args: argparse.Namespace, torch_ok: bool, folder: s
         100.0 * (rss["ref", "big"] - rss["ref", "tiny"]) / case.input_bytes,
         med["ours", "tiny"],
         med["ref", "tiny"],
+    )
+
+
+def layout_report(row: tuple) -> str:
+    label, last, two = row
+    ratio = last / two if two > 0 else float("inf")
+    return (
+        "\n| layout case | classes last | 2-D | classes last / 2-D |\n|---|---:|---:|---:|\n"
+        f"| {label} | {last:.3f} s | {two:.3f} s | {ratio:.2f} |\n"
     )
 
 
@@ -325,10 +381,15 @@ def main(argv: list[str] | None = None) -> int:
             row = measure_case(case, args, torch_ok, folder, env)
             rows_out.append(row)
             print(f"  ours {row[1]:.3f} s, {ref_name} {row[2]:.3f} s", file=sys.stderr)
+        if args.layout:
+            print("# classes last vs 2-D", file=sys.stderr)
+            layout_row = measure_layout(args, folder, env)
     finally:
         if not args.dir:
             shutil.rmtree(folder, ignore_errors=True)
-    text = report(rows_out, args, torch_ok)
+    text = report(rows_out, args, torch_ok) if rows_out else ""
+    if args.layout:
+        text += layout_report(layout_row)
     print(text)
     if args.markdown:
         with open(args.markdown, "w") as f:

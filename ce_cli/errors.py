@@ -28,6 +28,8 @@ LIBRARY_NAMES: Mapping[str, str] = {
     "reduction": "reduction",
     "workers": "workers",
     "grad_dtype": "grad_dtype",
+    "class_dim": "class_dim",
+    "shift": "shift",
 }
 
 

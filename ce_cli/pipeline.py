@@ -58,10 +58,11 @@ def run(
     result = evaluate(spec, data.pred, data.target, out, sinks=sinks)
     if gathered is not None:
         result.grad = gathered.array(np.shape(data.pred))
+    lay = result.problem.layout  # shown with the classes on dimension 1 (views, no copies)
     report = Report(
         result=result,
-        pred=data.pred,
-        target=data.target,
+        pred=lay.input_view(data.pred),
+        target=lay.target_view(data.target),
         pred_name=data.pred_name,
         target_name=data.target_name,
         class_names=data.class_names,

@@ -150,12 +150,13 @@ class Report:
         out = []
         for r in rows:
             n, k = divmod(int(r), inner)
-            out.append(np.reshape(kept[n], (p.n_classes, inner))[:, k])
+            out.append(np.reshape(p.layout.row_view(kept[n]), (p.n_classes, inner))[:, k])
         return np.array(out, dtype=np.float64)
 
 
 def _matrix(report: Report, g: np.ndarray) -> np.ndarray:
     p = report.problem
     if p.categorical:
+        g = p.layout.input_view(g)  # the user's layout seen with classes on dimension 1
         return np.moveaxis(g.reshape(p.input_shape), 1, -1).reshape(-1, p.n_classes)
     return g.reshape(g.shape[0], -1) if g.ndim > 1 else g.reshape(-1, 1)

@@ -28,7 +28,11 @@ class LossSpec:
     for nll, probs for bce). ``weight`` and ``pos_weight`` are array-likes (None for none).
     ``weight_per_class`` says that a 1-D BCE ``weight`` holds one value per class along
     dimension 1 (how the command line reads ``--weight``) rather than broadcasting along the
-    last dimension as torch does.
+    last dimension as torch does. ``class_dim`` is the dimension of ``input`` that holds the
+    classes (ce/nll; negative counts from the end, ``"last"`` is -1): the numbers are torch's
+    on ``input.movedim(class_dim, 1)``. ``shift`` makes position t's scores predict target t+1
+    along the sequence dimension (the last one that is not the classes'), as causal language
+    models are scored (Hugging Face's ``logits[..., :-1, :]`` against ``labels[..., 1:]``).
     """
 
     loss: str = "ce"
@@ -39,6 +43,8 @@ class LossSpec:
     label_smoothing: float = 0.0
     pos_weight: Any = None
     weight_per_class: bool = False
+    class_dim: int | str = 1
+    shift: bool = False
 
 
 @dataclass(frozen=True)

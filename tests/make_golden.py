@@ -98,12 +98,25 @@ def ce_from_log(lp, target, weight=None, ignore_index=-100, reduction="mean", la
     return (1 - eps) * nll + ret * (eps / n_classes)
 
 
+def _layout(x, t, class_dim, shift):
+    """torch's layout of ce-loss's class_dim and shift: ``x.movedim(D, 1)``, HF's slices."""
+    if x.ndim < 2:
+        return x, t
+    soft = t.shape == x.shape
+    x = x.movedim(class_dim, 1)
+    t = t.movedim(class_dim, 1) if soft else t
+    if shift:
+        x, t = x[..., :-1], t[..., 1:]
+    return x.contiguous(), t  # (nll_loss's backward wants a contiguous input)
+
+
 def _torch_loss(fn, x, t, kw):
     torch = _torch()
     F = torch.nn.functional
     weight = kw.get("weight")
     red = kw.get("reduction", "mean")
     if fn in ("cross_entropy", "cross_entropy_probs", "nll_loss"):
+        x, t = _layout(x, t, kw.get("class_dim", 1), kw.get("shift", False))
         ii = kw.get("ignore_index", -100)
         eps = kw.get("label_smoothing", 0.0)
         if t.shape == x.shape:
@@ -564,6 +577,47 @@ def _cases():
         rng.integers(0, 2, (5, 2)).astype(float),
         dtype="float32",
         pos_weight=wt(2),
+    )
+
+    # ---- class_dim and shift (classes last, classes elsewhere, the causal-LM shift)
+    xl, tl = r(3, 5, 7), idx(7, 3, 5)
+    tl[0, 2] = -100
+    for red in reds:
+        add(f"ce classes last {red}", "cross_entropy", xl, tl, reduction=red, class_dim=-1)
+        add(f"ce shift {red}", "cross_entropy", xl, tl, reduction=red, class_dim=-1, shift=True)
+    add(
+        "ce classes last float32 weight smoothing shift",
+        "cross_entropy",
+        r(2, 6, 70),
+        idx(70, 2, 6),
+        dtype="float32",
+        class_dim=-1,
+        shift=True,
+        weight=wt(70),
+        label_smoothing=0.1,
+    )
+    add(
+        "ce class_dim 2 probability targets",
+        "cross_entropy",
+        r(2, 3, 4, 5),
+        simplex(2, 3, 4, 5, axis=2),
+        class_dim=2,
+    )
+    add(
+        "ce probs class_dim 2 shift",
+        "cross_entropy_probs",
+        probs(2, 3, 4, 5, axis=2),
+        idx(4, 2, 3, 5),
+        class_dim=2,
+        shift=True,
+    )
+    add(
+        "nll classes last ignore",
+        "nll_loss",
+        np.log(probs(3, 4, 6, axis=2)),
+        tl[:, :4] % 6,
+        class_dim=-1,
+        ignore_index=3,
     )
     return cases
 

@@ -24,6 +24,7 @@ from .options import (
     CheckFormatOpt,
     CheckReduction,
     CheckReductionOpt,
+    ClassDimOpt,
     Color,
     ColorOpt,
     ComputeFormatOpt,
@@ -50,6 +51,7 @@ from .options import (
     RtolOpt,
     SaveGradOpt,
     SavePerSampleOpt,
+    ShiftOpt,
     SmoothingOpt,
     TargetArg,
     TargetColumnOpt,
@@ -116,6 +118,16 @@ def _spec(
     )
 
 
+def _layout(spec: LossSpec, class_dim: str, shift: bool) -> LossSpec:
+    """--class-dim (an integer or ``last``, checked against PRED's shape by the library) and
+    --shift."""
+    text = class_dim.strip()
+    dim: int | str = int(text) if text.lstrip("+-").isdigit() else text
+    if dim == 1 and not shift:
+        return spec
+    return dataclasses.replace(spec, class_dim=dim, shift=shift)
+
+
 def _read(pred_format, target_format, pred_key, target_key, target_column) -> ReadSettings:
     return ReadSettings(
         pred_format=pred_format.value if pred_format else None,
@@ -168,6 +180,8 @@ def compute(
     ignore_index: IgnoreOpt = -100,
     label_smoothing: SmoothingOpt = 0.0,
     pos_weight: PosWeightOpt = None,
+    class_dim: ClassDimOpt = "1",
+    shift: ShiftOpt = False,
     per_sample: PerSampleOpt = False,
     grad: GradOpt = False,
     fmt: ComputeFormatOpt = Format.table,
@@ -200,6 +214,7 @@ def compute(
     with user_errors(debug, names_for(pred, target)):
         _compute_options(fmt, per_sample or grad, grad_dtype is not None, save_grad is not None)
         spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
+        spec = _layout(spec, class_dim, shift)
         out = OutputSettings(
             per_element=fmt is Format.csv,
             save_grad=save_grad,
@@ -239,6 +254,8 @@ def check(
     ignore_index: IgnoreOpt = -100,
     label_smoothing: SmoothingOpt = 0.0,
     pos_weight: PosWeightOpt = None,
+    class_dim: ClassDimOpt = "1",
+    shift: ShiftOpt = False,
     fmt: CheckFormatOpt = Format.plain,
     threads: ThreadsOpt = None,
     pred_format: PredFormatOpt = None,
@@ -271,6 +288,7 @@ def check(
 
         check_conditions(max_loss=max_loss, min_loss=min_loss, expect=expect, rtol=rtol, atol=atol)
         spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
+        spec = _layout(spec, class_dim, shift)
         read = _read(pred_format, target_format, pred_key, target_key, target_column)
         report = _run(pred, target, spec, read, OutputSettings(workers=threads), View(), quiet)
         from ..verdict import judge

@@ -29,6 +29,8 @@ OPTION_NAMES = {
     "loss": "--loss",
     "input_kind": "--input",
     "reduction": "--reduction",
+    "class_dim": "--class-dim",
+    "shift": "--shift",
 }
 
 

@@ -152,6 +152,25 @@ PosWeightOpt = Annotated[
         rich_help_panel=_LOSS,
     ),
 ]
+ClassDimOpt = Annotated[
+    str,
+    typer.Option(
+        "--class-dim",
+        help="Dimension of PRED that holds the classes (ce/nll), as torch's dimension 1: "
+        "-1 or last for (N, T, V) or (N, H, W, C) outputs; negative counts from the end.",
+        rich_help_panel=_LOSS,
+    ),
+]
+ShiftOpt = Annotated[
+    bool,
+    typer.Option(
+        "--shift",
+        help="Causal language models: position t's scores predict target t+1 along the "
+        "sequence dimension (the last one that is not the classes'), as Hugging Face's "
+        "logits[..., :-1, :] against labels[..., 1:].",
+        rich_help_panel=_LOSS,
+    ),
+]
 PredFormatOpt = Annotated[
     FileFormat | None,
     typer.Option(

@@ -24,7 +24,8 @@ def evaluate(loss: str, input, target, **kw) -> LossResult:
     ``loss`` is one of ``"ce"``, ``"nll"``, ``"bce"``, ``"bce-logits"``; ``input`` and ``target``
     are array-likes, memory maps or ``.npy`` paths. The keywords are the fields of
     :class:`ce_cli.settings.LossSpec` (``input_kind``, ``weight``, ``ignore_index``,
-    ``reduction``, ``label_smoothing``, ``pos_weight``: torch's arguments) and of
+    ``reduction``, ``label_smoothing``, ``pos_weight``: torch's arguments; ``class_dim`` and
+    ``shift`` for the classes' place and the causal-LM shift, see :func:`cross_entropy`) and of
     :class:`ce_cli.settings.OutputSettings`:
 
     - ``grad=True`` keeps the float64 gradient (``result.grad``, the input's shape);
@@ -52,7 +53,15 @@ def evaluate(loss: str, input, target, **kw) -> LossResult:
 
 
 def cross_entropy(
-    input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
+    input,
+    target,
+    weight=None,
+    ignore_index=-100,
+    reduction="mean",
+    label_smoothing=0.0,
+    *,
+    class_dim=1,
+    shift=False,
 ):
     """Cross-entropy of logits, as ``torch.nn.functional.cross_entropy``.
 
@@ -63,7 +72,11 @@ def cross_entropy(
     Parameters: ``input`` (C,), (N, C) or (N, C, d1, ...) logits; ``target`` class indices of
     shape (), (N,) or (N, d1, ...), or probabilities of the input's shape; ``weight`` (C,);
     ``reduction`` "mean" (divides by the summed weight of the non-ignored targets, or by the
-    number of samples for probability targets), "sum" or "none".
+    number of samples for probability targets), "sum" or "none". ``class_dim``: the input's
+    dimension that holds the classes (``-1`` or ``"last"`` for (N, T, V) or (N, H, W, C)
+    outputs): the values are torch's on ``input.movedim(class_dim, 1)``, the gradient has the
+    input's own layout. ``shift``: position t predicts target t+1 along the sequence dimension
+    (the last that is not the classes'), as causal language models are scored.
 
     Returns a float, or for ``reduction="none"`` a float64 array of shape (), (N,) or (N, d1, ...).
 
@@ -78,11 +91,21 @@ def cross_entropy(
         ignore_index=ignore_index,
         reduction=reduction,
         label_smoothing=label_smoothing,
+        class_dim=class_dim,
+        shift=shift,
     ).value
 
 
 def cross_entropy_probs(
-    input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
+    input,
+    target,
+    weight=None,
+    ignore_index=-100,
+    reduction="mean",
+    label_smoothing=0.0,
+    *,
+    class_dim=1,
+    shift=False,
 ):
     """Categorical cross-entropy of probabilities: ``E = -sum_c y_c log(s_c)``.
 
@@ -103,10 +126,14 @@ def cross_entropy_probs(
         ignore_index=ignore_index,
         reduction=reduction,
         label_smoothing=label_smoothing,
+        class_dim=class_dim,
+        shift=shift,
     ).value
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss(
+    input, target, weight=None, ignore_index=-100, reduction="mean", *, class_dim=1, shift=False
+):
     """Negative log-likelihood of log-probabilities, as ``torch.nn.functional.nll_loss``.
 
     ``loss_n = -w_{t_n} x_{n, t_n}``; ``mean`` divides by the summed weight of the non-ignored
@@ -117,7 +144,14 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     1.0
     """
     return evaluate(
-        "nll", input, target, weight=weight, ignore_index=ignore_index, reduction=reduction
+        "nll",
+        input,
+        target,
+        weight=weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        class_dim=class_dim,
+        shift=shift,
     ).value
 
 
@@ -154,7 +188,15 @@ def _grad(loss, input_kind, input, target, **kw):
 
 
 def cross_entropy_grad(
-    input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
+    input,
+    target,
+    weight=None,
+    ignore_index=-100,
+    reduction="mean",
+    label_smoothing=0.0,
+    *,
+    class_dim=1,
+    shift=False,
 ):
     """Gradient of :func:`cross_entropy` with respect to ``input`` (the input's shape, float64).
 
@@ -170,11 +212,21 @@ def cross_entropy_grad(
         ignore_index=ignore_index,
         reduction=reduction,
         label_smoothing=label_smoothing,
+        class_dim=class_dim,
+        shift=shift,
     )
 
 
 def cross_entropy_probs_grad(
-    input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
+    input,
+    target,
+    weight=None,
+    ignore_index=-100,
+    reduction="mean",
+    label_smoothing=0.0,
+    *,
+    class_dim=1,
+    shift=False,
 ):
     """Gradient of :func:`cross_entropy_probs` with respect to the probabilities: ``-y / s``."""
     return _grad(
@@ -186,10 +238,14 @@ def cross_entropy_probs_grad(
         ignore_index=ignore_index,
         reduction=reduction,
         label_smoothing=label_smoothing,
+        class_dim=class_dim,
+        shift=shift,
     )
 
 
-def nll_loss_grad(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss_grad(
+    input, target, weight=None, ignore_index=-100, reduction="mean", *, class_dim=1, shift=False
+):
     """Gradient of :func:`nll_loss` with respect to the log-probabilities."""
     return _grad(
         "nll",
@@ -199,6 +255,8 @@ def nll_loss_grad(input, target, weight=None, ignore_index=-100, reduction="mean
         weight=weight,
         ignore_index=ignore_index,
         reduction=reduction,
+        class_dim=class_dim,
+        shift=shift,
     )
 
 

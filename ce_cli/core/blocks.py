@@ -6,11 +6,16 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..errors import CeLossError
 from . import fast2d
 from .binary import binary
 from .categorical import categorical
 from .checks import check_block
 from .problem import BlockResult, Problem
+
+# Rows of classes-last blocks are computed this many values at a time (the engine's cache-sized
+# block): a block is at least one leading row, which for (N, T, V) logits is T * V values.
+FLAT_PIECE = 1 << 19
 
 
 def _rows(param: np.ndarray | None, start: int, stop: int):
@@ -32,6 +37,8 @@ def compute_block(
 ) -> BlockResult:
     """Validate and compute rows ``start:start+len(x_block)`` of a problem.
 
+    The blocks are rows of the user's arrays (``p.layout`` says where their classes are); the
+    per-element values come back in the targets' shape, the gradient in the input's.
     ``scale`` multiplies the gradient (``1 / denominator`` for ``reduction="mean"``). The rows of
     the block must begin at a multiple of ``p.segment_rows`` for the sums to be block-independent.
     The gradient is float64, or rounded to ``grad_dtype`` when one is given (the same values as
@@ -41,25 +48,19 @@ def compute_block(
     t = np.asarray(t_block)
     if x.dtype.kind == "b":
         x = x.astype(np.float64)
-    stop = start + x.shape[0]
-    if fast2d.applies(p, x):
-        loss, g = fast2d.ce_logits_index_2d(p, x, t, start, want_grad, scale, grad_dtype)
+    lay = p.layout
+    if lay.moves:
+        xc, tc = lay.core_block(x, t)
+        try:
+            if lay.mode == "flat":
+                loss, g = _flat_kernel(p, xc, tc, (want_grad, scale, grad_dtype))
+            else:
+                loss, g = _kernel(p, xc, tc, start, (want_grad, scale, grad_dtype))
+        except CeLossError as e:
+            raise lay.user_error(e, x, start) from None
+        loss, g = lay.user_results(x, loss, g)
     else:
-        check_block(p, x, t, start)
-        if p.categorical:
-            loss, g = categorical(p, x, t, want_grad, scale)
-        else:
-            loss, g = binary(
-                p,
-                x,
-                t,
-                _rows(p.weight, start, stop),
-                _rows(p.pos_weight, start, stop),
-                want_grad,
-                scale,
-            )
-        if g is not None and grad_dtype is not None:
-            g = g.astype(grad_dtype, copy=False)
+        loss, g = _kernel(p, x, t, start, (want_grad, scale, grad_dtype))
     n = loss.shape[0]
     if n:
         row_sums = loss if loss.ndim == 1 else loss.reshape(n, -1).sum(axis=1)
@@ -67,6 +68,55 @@ def compute_block(
     else:
         seg = np.zeros(0)
     return BlockResult(per_element=loss, segment_sums=seg, grad=g)
+
+
+def _flat_kernel(p: Problem, x: np.ndarray, t: np.ndarray, grad: tuple):
+    """A block of classes-last rows as the 2-D problem, in cache-sized pieces of rows.
+
+    One leading row of (N, T, V) may hold millions of values; every value depends on its own
+    row only, so pieces change no bit. Positions in errors count rows from the block's start.
+    """
+    step = max(1, FLAT_PIECE // max(1, x.shape[1]))
+    if x.shape[0] <= step:
+        return _kernel(p, x, t, 0, grad)
+    losses, g_out = [], None
+    for a in range(0, x.shape[0], step):
+        try:
+            loss, g = _kernel(p, x[a : a + step], t[a : a + step], 0, grad)
+        except CeLossError as e:
+            if isinstance(e.position, tuple) and e.position:
+                e.position = (e.position[0] + a,) + tuple(e.position[1:])
+            raise
+        losses.append(loss)
+        if g is not None:
+            if g_out is None:
+                g_out = np.empty(x.shape, dtype=g.dtype)
+            g_out[a : a + step] = g
+    return np.concatenate(losses), g_out
+
+
+def _kernel(p: Problem, x: np.ndarray, t: np.ndarray, start: int, grad: tuple):
+    """One block in the canonical layout by the right kernel: ``(loss, grad or None)``."""
+    want_grad, scale, grad_dtype = grad
+    if fast2d.applies(p, x):
+        return fast2d.ce_logits_index_2d(p, x, t, start, want_grad, scale, grad_dtype)
+    check_block(p, x, t, start)
+    stop = start + x.shape[0]
+    if p.categorical:
+        loss, g = categorical(p, x, t, want_grad, scale)
+    else:
+        loss, g = binary(
+            p,
+            x,
+            t,
+            _rows(p.weight, start, stop),
+            _rows(p.pos_weight, start, stop),
+            want_grad,
+            scale,
+        )
+    if g is not None and grad_dtype is not None:
+        g = g.astype(grad_dtype, copy=False)
+    return loss, g
 
 
 def block_bounds(p: Problem, block_rows: int) -> Iterator[tuple[int, int]]:

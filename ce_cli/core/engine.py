@@ -81,12 +81,13 @@ def run(
     x0, t0 = open_input(pred, "input"), open_input(target, "target")
     p = plan(spec, x0, t0)
     x0 = as_numeric(x0, "input")
-    x = x0.reshape(p.input_shape)
-    t = as_numeric(t0, "target").reshape(p.target_shape)
+    x, t = x0, as_numeric(t0, "target")
+    if not p.layout.moves:  # else the blocks are rows of the user's arrays (see .layout)
+        x, t = x.reshape(p.input_shape), t.reshape(p.target_shape)
     rows = _block_rows(p, out.block_elements)
     workers = _workers(out.workers, -(-p.n_rows // rows))
     data = _Inputs(x, t, (Pages(x), Pages(t)))
-    counts = _count_all_targets(p, t, data.pages[1])
+    counts = _count_all_targets(p, p.layout.target_view(t), data.pages[1])
     denom = denominator_of_counts(p, counts)
     gdt = _saved_grad_dtype(out, x0.dtype)
     memory: dict[str, MemorySink] = {}
@@ -187,7 +188,7 @@ def _sinks_for(
     if keep_pe:
         memory["per_element"] = MemorySink("per_element", p.per_element_shape)
     if out.grad:
-        memory["grad"] = MemorySink("grad", p.input_shape)
+        memory["grad"] = MemorySink("grad", input_shape if p.layout.moves else p.input_shape)
     return [*memory.values(), *made]
 
 

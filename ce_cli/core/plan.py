@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import CeLossError
 from ..settings import LossSpec
 from .checks import as_numeric, first_position, fmt
+from .layout import Layout
 from .problem import (
     ALLOWED_INPUT,
     DEFAULT_INPUT,
@@ -162,6 +163,10 @@ def _plan_binary(
     loss = spec.loss
     if eps:
         raise CeLossError(f"applies to ce and nll, not {loss}", input="label_smoothing")
+    if spec.class_dim != 1:
+        raise CeLossError(f"applies to ce and nll, not {loss}", input="class_dim")
+    if spec.shift:
+        raise CeLossError(f"applies to ce and nll, not {loss}", input="shift")
     if spec.pos_weight is not None and loss == "bce":
         raise CeLossError("applies to bce-logits, not bce", input="pos_weight")
     if ts != xs:
@@ -201,42 +206,124 @@ def _plan_categorical(
             input="input",
             value=xs,
         )
+    d = _class_dim(spec.class_dim, xs)
     single = len(xs) == 1
-    shape = (1,) + xs if single else xs
+    index_shape = () if single else xs[:d] + xs[d + 1 :]
+    soft = _soft_targets(xs, ts, index_shape, d)
+    if spec.shift:
+        _check_shift(xs, d)
+    # the canonical layout: classes on dimension 1, the shift along the last axis
+    shape = (1,) + xs if single else xs[:1] + (xs[d],) + xs[1:d] + xs[d + 1 :]
     if shape[1] == 0:
         raise CeLossError(f"has shape {xs}: no classes", input="input", value=xs)
-    index_shape = () if single else xs[:1] + xs[2:]
-    if ts == xs:
-        soft = True
-        if ignore_index >= 0:
-            raise CeLossError(
-                f"={ignore_index} cannot be used with probability targets (target has "
-                "{the_input_shape}); as in torch it must be negative",
-                input="ignore_index",
-                value=ignore_index,
-                expected="a negative index",
-            )
-        tshape = shape
-    elif ts == index_shape:
-        soft = False
-        tshape = (shape[0],) + shape[2:]
-    else:
+    if soft and ignore_index >= 0:
         raise CeLossError(
-            f"has shape {ts} but {{other_input}} has shape {xs}; expected {index_shape} for "
-            f"class indices or {xs} for class probabilities",
-            input="target",
-            value=ts,
-            expected=f"{index_shape} or {xs}",
+            f"={ignore_index} cannot be used with probability targets (target has "
+            "{the_input_shape}); as in torch it must be negative",
+            input="ignore_index",
+            value=ignore_index,
+            expected="a negative index",
         )
+    if spec.shift:
+        shape = shape[:-1] + (shape[-1] - 1,)
+    out_shape = () if single else shape[:1] + shape[2:]
     return Problem(
         loss=spec.loss,
         input_kind=kind,
         soft=soft,
         input_shape=shape,
-        target_shape=tshape,
-        out_shape=index_shape,
+        target_shape=shape if soft else (shape[0],) + shape[2:],
+        out_shape=out_shape,
         reduction=spec.reduction,
         ignore_index=ignore_index,
         label_smoothing=eps,
         weight=_param(spec.weight, "weight", shape, shape[1]),
+        layout=_layout(spec, d, soft, ignore_index, xs, ts),
     )
+
+
+def _layout(spec: LossSpec, d: int, soft: bool, ignore_index: int, xs: tuple, ts: tuple):
+    ndim = len(xs)
+    if ndim < 2 or (d == 1 and not spec.shift):
+        mode = "identity"
+    elif d == ndim - 1 and ndim >= 3 and not (spec.shift and soft):
+        mode = "flat"  # classes last: rows of contiguous classes, the fast 2-D path
+    else:
+        mode = "moved"
+    return Layout(mode, d, bool(spec.shift), soft, ignore_index, xs, ts)
+
+
+def _class_dim(value, xs: tuple) -> int:
+    """The class dimension of an input of shape ``xs``, counted from 0 (CeLossError if none)."""
+    if isinstance(value, str) and value.strip().lower() == "last":
+        value = -1
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise CeLossError(
+            f"must be an integer or 'last'; got {value!r}", input="class_dim", value=value
+        )
+    ndim, d = len(xs), int(value)
+    if ndim == 1 and d in (-1, 0, 1):
+        return 0  # one sample (C,): its only dimension holds the classes, as in torch
+    if not -ndim <= d < ndim:
+        raise CeLossError(
+            f"is {d}, out of range for {{the_input}} of shape {xs} (dimensions 1..{ndim - 1}, "
+            f"or -{ndim - 1}..-1 from the end)",
+            input="class_dim",
+            value=d,
+            expected=f"1..{ndim - 1}",
+        )
+    if d % ndim == 0:
+        raise CeLossError(
+            f"is {d}, the samples' dimension of {{the_input}} (shape {xs}); ce-loss streams over "
+            "dimension 0, so the classes must be on another one",
+            input="class_dim",
+            value=d,
+            expected=f"1..{ndim - 1}",
+            hint="transpose the array so that the samples come first",
+        )
+    return d % ndim
+
+
+def _soft_targets(xs: tuple, ts: tuple, index_shape: tuple, d: int) -> bool:
+    """Whether the targets are probabilities (the input's shape) or class indices; else raise."""
+    if ts == xs:
+        return True
+    if ts == index_shape:
+        return False
+    fits = [k for k in range(1, len(xs)) if k != d and xs[:k] + xs[k + 1 :] == ts]
+    hint = None
+    if fits:
+        k = fits[-1]
+        where = "last" if k == len(xs) - 1 else f"on dimension {k}"
+        arg = "-1" if k == len(xs) - 1 else str(k)
+        hint = f"the classes look to be {where}: pass {{class_dim}} {arg}"
+    raise CeLossError(
+        f"has shape {ts} but {{other_input}} has shape {xs}; expected {index_shape} for "
+        f"class indices or {xs} for class probabilities",
+        input="target",
+        value=ts,
+        expected=f"{index_shape} or {xs}",
+        hint=hint,
+    )
+
+
+def _check_shift(xs: tuple, d: int) -> None:
+    """--shift needs a sequence dimension besides the samples' and at least two positions."""
+    rest = [k for k in range(1, len(xs)) if k != d]
+    if not rest:
+        raise CeLossError(
+            f"needs a sequence dimension: {{the_input}} has shape {xs}; expected (N, T, V) "
+            "logits with (N, T) targets",
+            input="shift",
+            value=xs,
+            hint="for one sequence of shape (T, V), add a leading dimension of 1",
+        )
+    seq = rest[-1]
+    if xs[seq] < 2:
+        raise CeLossError(
+            f"needs at least two positions along the sequence dimension {seq} of "
+            f"{{the_input}} (shape {xs}); it has {xs[seq]}",
+            input="shift",
+            value=xs[seq],
+            expected="at least 2 positions",
+        )

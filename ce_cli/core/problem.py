@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .layout import Layout
+
 LOSSES = ("ce", "nll", "bce", "bce-logits")
 INPUT_KINDS = ("logits", "probs", "log-probs")
 REDUCTIONS = ("mean", "sum", "none")
@@ -30,7 +32,8 @@ class Problem:
 
     ``input_shape`` and ``target_shape`` are the shapes as the core sees them: a single sample
     ``(C,)`` of a categorical loss is seen as ``(1, C)`` and a 0-d BCE input as ``(1,)``;
-    ``out_shape`` is the shape torch gives ``reduction="none"``.
+    ``out_shape`` is the shape torch gives ``reduction="none"``. These are the canonical
+    shapes, classes on dimension 1 (the user's arrays may hold them elsewhere: ``layout``).
     """
 
     loss: str
@@ -44,6 +47,8 @@ class Problem:
     label_smoothing: float
     weight: np.ndarray | None = field(default=None, repr=False)
     pos_weight: np.ndarray | None = field(default=None, repr=False)
+    # where the classes are in the user's arrays, and the shift (see ce_cli.core.layout)
+    layout: Layout = field(default_factory=Layout)
 
     @property
     def categorical(self) -> bool:

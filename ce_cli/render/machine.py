@@ -103,6 +103,7 @@ def to_csv(report: Report) -> str:
     if report.show_grad and r.grad is not None:
         g = np.asarray(r.grad, dtype=np.float64)
         if p.categorical:
+            g = p.layout.input_view(g)  # one row per position with a loss (--class-dim, --shift)
             gm = np.moveaxis(g.reshape(p.input_shape), 1, -1).reshape(-1, p.n_classes)
             names = (
                 report.class_names

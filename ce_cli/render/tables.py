@@ -167,7 +167,9 @@ def _fitting_columns(widths: list[int], budget: int) -> tuple[np.ndarray, int]:
 
 
 def _grad_title(report: Report) -> str:
-    shape = " x ".join(map(str, np.shape(report.pred))) or "scalar"
+    # the shape as PRED has it, also when --class-dim/--shift show it moved
+    pred_shape = report.problem.layout.input_shape or np.shape(report.pred)
+    shape = " x ".join(map(str, pred_shape)) or "scalar"
     return f"gradient wrt {report.problem.input_kind} ({shape})"
 
 

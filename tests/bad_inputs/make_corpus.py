@@ -135,6 +135,14 @@ def corpus() -> dict[str, bytes]:
     f["probs_out_of_range.npy"] = npy(np.array([[0.2, 0.8], [1.5, 0.1], [0.5, 0.5]]))
     f["binary_target_2.npy"] = npy(np.array([[0.0, 1.0], [2.0, 0.0], [1.0, 1.0]]))
     f["weight_nan.csv"] = b"1.0\nnan\n1.0\n"
+
+    # a language model's layout: (2, 4, 5) logits, classes last, with (2, 4) labels
+    lm = np.arange(40, dtype=np.float64).reshape(2, 4, 5) % 7 / 3.0
+    f["lm_logits.npy"] = npy(lm)
+    f["lm_labels.npy"] = npy(np.array([[1, 4, 0, 2], [3, 3, -100, -100]]))
+    f["lm_logits_nan.npy"] = npy(np.where(np.arange(40).reshape(2, 4, 5) == 33, np.nan, lm))
+    f["lm_one_position_logits.npy"] = npy(lm[:, :1])
+    f["lm_one_position_labels.npy"] = npy(np.array([[1], [3]]))
     return f
 
 
