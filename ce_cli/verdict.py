@@ -26,8 +26,21 @@ class Verdict:
     line: str
 
 
-def judge(report: Report, *, max_loss=None, min_loss=None, expect=None, rtol=1e-6, atol=1e-9):
-    """Compare the report's loss with each condition given; all must hold. NaN never passes."""
+def judge(
+    report: Report,
+    *,
+    max_loss=None,
+    min_loss=None,
+    expect=None,
+    rtol=1e-6,
+    atol=1e-9,
+    metric_limits=(),
+):
+    """Compare the report's loss with each condition given; all must hold. NaN never passes.
+
+    ``metric_limits``: ``(metric, "min" or "max", limit)`` conditions on the report's metrics
+    (``report.metrics.values``); an undefined or NaN metric never passes.
+    """
     assert report.result.loss is not None  # check refuses reduction="none"
     loss = float(report.result.loss)
     nan = math.isnan(loss)
@@ -51,13 +64,43 @@ def judge(report: Report, *, max_loss=None, min_loss=None, expect=None, rtol=1e-
                 f"(|diff| {short(diff)} {'<=' if ok else '>'} tolerance {short(tol)})",
             )
         )
+    n_loss = len(conds)
+    conds += [_metric_condition(report, *limit) for limit in metric_limits]
     passed = all(c.holds for c in conds)
     p = report.problem
     context = f"({p.loss}, {p.reduction}, {report.count} {report.unit})"
-    shown = conds if passed else [c for c in conds if not c.holds]
-    if nan:
+    shown = [i for i, c in enumerate(conds) if passed or not c.holds]
+    if nan and any(i < n_loss for i in shown):
         body = "is NaN, which never passes"
+        shown = [i for i in shown if i >= n_loss]
     else:
-        body = ", ".join(c.text for c in shown)
+        body = ", ".join(conds[i].text for i in shown if i < n_loss)
+    metric_texts = [conds[i].text for i in shown if i >= n_loss]
+    if metric_texts:  # "loss 1.2, accuracy 0.8 >= min 0.5" or "loss 1.2 <= max 2, accuracy ..."
+        body = ", ".join(([body] if body else [""]) + metric_texts)
     line = f"{'PASS' if passed else 'FAIL'} loss {fnum(loss)} {body} {context}"
+    line = line.replace(f"loss {fnum(loss)} , ", f"loss {fnum(loss)}, ")
     return Verdict(passed=passed, loss=loss, conditions=conds, context=context, line=line)
+
+
+_METRIC_TITLES = {"top_k_accuracy": "top-k accuracy", "ece": "ECE", "brier": "Brier score"}
+
+
+def _metric_condition(report: Report, metric: str, bound: str, limit: float) -> Condition:
+    """``metric >= limit`` (bound "min") or ``<= limit`` ("max"); undefined never holds."""
+    values = report.metrics.values if report.metrics is not None else {}
+    key = (
+        next((k for k in values if k.startswith("top_")), metric)
+        if metric == "top_k_accuracy"
+        else metric
+    )
+    value = values.get(key)
+    title = _METRIC_TITLES.get(metric, metric.replace("_", " "))
+    if metric == "top_k_accuracy" and key != metric:
+        title = f"top-{key.split('_')[1]} accuracy"
+    kind = f"{bound}_{metric}"
+    if value is None or math.isnan(value):
+        return Condition(kind, limit, False, f"{title} is undefined, which never passes")
+    ok = value >= limit if bound == "min" else value <= limit
+    sign = (">=" if ok else "<") if bound == "min" else ("<=" if ok else ">")
+    return Condition(kind, limit, ok, f"{title} {fnum(value)} {sign} {bound} {fnum(limit)}")

@@ -14,27 +14,40 @@ import typer
 
 from .. import __version__
 from ..errors import CeLossError
-from ..settings import LossSpec, OutputSettings, ReadSettings
+from ..settings import LossSpec, MetricsSettings, OutputSettings, ReadSettings
 from .entry import collecting
 from .failures import EXIT_CHECK_FAILED, EXIT_OK, names_for, user_errors, warn
 from .options import (
     AtolOpt,
+    BestOpt,
+    BinsOpt,
+    CalibrationOpt,
     CheckFormatOpt,
     CheckReductionOpt,
     ComputeFormatOpt,
+    ConfusionOpt,
     DebugOpt,
     ExpectOpt,
     Format,
     GradDtypeOpt,
     GradOpt,
+    HistogramOpt,
     IgnoreOpt,
     InputKind,
     InputOpt,
     Loss,
     LossOpt,
+    MaxBrierOpt,
+    MaxEceOpt,
     MaxOpt,
+    MaxPerplexityOpt,
+    MetricsOpt,
+    MinAccuracyOpt,
     MinOpt,
+    MinTopKOpt,
+    PerClassOpt,
     PerSampleOpt,
+    PlotOpt,
     PosWeightOpt,
     PredArg,
     PredFormatOpt,
@@ -43,6 +56,7 @@ from .options import (
     Reduction,
     ReductionOpt,
     RtolOpt,
+    SaveConfusionOpt,
     SaveGradOpt,
     SavePerSampleOpt,
     SmoothingOpt,
@@ -51,7 +65,9 @@ from .options import (
     TargetFormatOpt,
     TargetKeyOpt,
     ThreadsOpt,
+    TopKOpt,
     WeightOpt,
+    WorstOpt,
 )
 from .progress import Progress
 
@@ -119,12 +135,13 @@ def _read(pred_format, target_format, pred_key, target_key, target_column) -> Re
     )
 
 
-def _run(pred, target, spec, read, out, view, quiet: bool):
+def _run(pred, target, spec, read, out, view, quiet: bool, metrics=None):
     """The one call into the library, with a progress bar and the warnings it gives."""
     from ..pipeline import run
 
     with collecting(), Progress(quiet) as progress:
-        report = run(pred, target, spec, read, dataclasses.replace(out, progress=progress), view)
+        out = dataclasses.replace(out, progress=progress)
+        report = run(pred, target, spec, read, out, view, metrics)
     for message in report.warnings:
         warn(quiet, message)
     return report
@@ -182,6 +199,17 @@ def compute(
     target_column: TargetColumnOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
+    metrics: MetricsOpt = False,
+    top_k: TopKOpt = None,
+    bins: BinsOpt = 15,
+    per_class: PerClassOpt = False,
+    confusion: ConfusionOpt = False,
+    save_confusion: SaveConfusionOpt = None,
+    worst: WorstOpt = None,
+    best: BestOpt = None,
+    histogram: HistogramOpt = False,
+    calibration: CalibrationOpt = False,
+    plot: PlotOpt = None,
 ) -> None:
     """Compute a loss, its per-sample values and its gradient.
 
@@ -192,15 +220,31 @@ def compute(
       ce-loss compute samples/seed001.csv --target-column label --per-sample --grad
 
       loss=$(ce-loss compute logits.npy labels.npy --format plain)
+
+      ce-loss compute logits.npy labels.npy --metrics --top-k 5 --per-class --worst 10
     """
     from ..pipeline import View
 
+    measure = MetricsSettings(
+        summary=metrics,
+        top_k=top_k,
+        bins=bins,
+        per_class=per_class,
+        confusion=confusion,
+        save_confusion=save_confusion,
+        worst=worst,
+        best=best,
+        histogram=histogram,
+        calibration=calibration,
+        plot=plot,
+    )
     with user_errors(debug, names_for(pred, target)):
         if fmt is Format.plain and (per_sample or grad):
             raise CeLossError(
                 "--format plain prints the bare loss only; use --format json or csv for "
                 "--per-sample and --grad"
             )
+        _metrics_format(measure, fmt)
         spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
         out = OutputSettings(
             per_element=fmt is Format.csv,
@@ -211,7 +255,28 @@ def compute(
         )
         view = View(per_sample=per_sample, grad=grad, whole=fmt is not Format.table)
         read = _read(pred_format, target_format, pred_key, target_key, target_column)
-        _render(_run(pred, target, spec, read, out, view, quiet), fmt)
+        report = _run(pred, target, spec, read, out, view, quiet, measure)
+        _render(report, fmt)
+        if plot is not None:
+            from ..render.plot import write_plot
+
+            write_plot(report, plot)
+
+
+def _metrics_format(m: MetricsSettings, fmt: Format) -> None:
+    """Metrics are shown in tables and JSON; csv and plain keep their shape (files still work)."""
+    from ..render.plot import check_available
+
+    if m.plot is not None:
+        check_available()
+    shown = m.summary or m.top_k is not None or m.per_class or m.confusion or m.calibration
+    shown = shown or m.worst is not None or m.best is not None or m.histogram
+    if shown and fmt in (Format.plain, Format.csv):
+        raise CeLossError(
+            f"--format {fmt.value} prints per-sample values only; use --format table or json "
+            "for --metrics, --top-k, --per-class, --confusion, --worst, --best, --histogram "
+            "and --calibration"
+        )
 
 
 @app.command(no_args_is_help=True)
@@ -239,6 +304,13 @@ def check(
     target_column: TargetColumnOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
+    min_accuracy: MinAccuracyOpt = None,
+    min_top_k_accuracy: MinTopKOpt = None,
+    max_perplexity: MaxPerplexityOpt = None,
+    max_ece: MaxEceOpt = None,
+    max_brier: MaxBrierOpt = None,
+    top_k: TopKOpt = None,
+    bins: BinsOpt = 15,
 ) -> None:
     """Check that a loss meets a condition: exit 0 if it holds, 1 if not, 2 on bad input.
 
@@ -250,25 +322,57 @@ def check(
       ce-loss check samples/logits.npy samples/labels.npy --max 2.5
 
       ce-loss check preds.npy labels.npy --expect 0.6931 --rtol 1e-4 --quiet || exit 1
+
+      ce-loss check logits.npy labels.npy --min-accuracy 0.9 --max-ece 0.05
     """
     from ..pipeline import View
 
+    limits = [
+        ("accuracy", "min", "--min-accuracy", min_accuracy),
+        ("top_k_accuracy", "min", "--min-top-k-accuracy", min_top_k_accuracy),
+        ("perplexity", "max", "--max-perplexity", max_perplexity),
+        ("ece", "max", "--max-ece", max_ece),
+        ("brier", "max", "--max-brier", max_brier),
+    ]
+    limits = [lim for lim in limits if lim[3] is not None]
     with user_errors(debug, names_for(pred, target)):
-        if max_loss is None and min_loss is None and expect is None:
+        if max_loss is None and min_loss is None and expect is None and not limits:
             raise CeLossError("check needs a condition: --max, --min and/or --expect")
+        measure = _check_metrics(limits, top_k, bins)
         if reduction is Reduction.none:
             raise CeLossError("check compares one number; use --reduction mean or sum, not none")
         if rtol < 0 or atol < 0:
             raise CeLossError(f"--rtol and --atol must be >= 0; got {rtol} and {atol}")
         spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
         read = _read(pred_format, target_format, pred_key, target_key, target_column)
-        report = _run(pred, target, spec, read, OutputSettings(workers=threads), View(), quiet)
+        out = OutputSettings(workers=threads)
+        report = _run(pred, target, spec, read, out, View(), quiet, measure)
         from .. import render
         from ..verdict import judge
 
         verdict = judge(
-            report, max_loss=max_loss, min_loss=min_loss, expect=expect, rtol=rtol, atol=atol
+            report,
+            max_loss=max_loss,
+            min_loss=min_loss,
+            expect=expect,
+            rtol=rtol,
+            atol=atol,
+            metric_limits=[(m, bound, value) for m, bound, _, value in limits],
         )
         if not quiet:
             _emit(render.verdict_json(verdict) if fmt is Format.json else verdict.line + "\n")
     raise typer.Exit(EXIT_OK if verdict.passed else EXIT_CHECK_FAILED)
+
+
+def _check_metrics(limits: list, top_k: int | None, bins: int) -> MetricsSettings | None:
+    """What check must measure for its metric conditions (None: the loss alone)."""
+    if not limits:
+        return None
+    from ..measure import finite_threshold
+
+    for _, _, option, value in limits:
+        finite_threshold(option, value)
+    names = {m for m, *_ in limits}
+    dense = bool(names & {"brier"})
+    k = top_k if top_k is not None else (5 if "top_k_accuracy" in names else None)
+    return MetricsSettings(measure=True, summary=dense, top_k=k, bins=bins)

@@ -25,6 +25,11 @@ OPTION_NAMES = {
     "loss": "--loss",
     "input_kind": "--input",
     "reduction": "--reduction",
+    "top_k": "--top-k",
+    "bins": "--bins",
+    "worst": "--worst",
+    "best": "--best",
+    "confusion": "--confusion",
 }
 
 

@@ -49,6 +49,12 @@ def to_json(report: Report) -> str:
         out["grad"] = jsonable(r.grad)
     if report.saved:
         out["saved"] = dict(report.saved)
+    if report.metric_settings is not None:
+        from .metrics import metrics_json
+
+        measured = metrics_json(report)
+        if measured:
+            out["metrics"] = measured
     import json
 
     return json.dumps(out, allow_nan=False) + "\n"

@@ -44,10 +44,12 @@ def _probabilities(report: Report, scores: np.ndarray) -> np.ndarray:
     return scores
 
 
-def per_element_rows(report: Report, flat: np.ndarray) -> list[dict]:
-    """Rows of the per-element table for the given flat positions."""
+def per_element_rows(report: Report, flat: np.ndarray, losses=None) -> list[dict]:
+    """Rows of the per-element table for the given flat positions (``losses``: their losses,
+    when the report keeps none, as for the worst and best samples)."""
     p = report.problem
-    losses = report.per_element_at(flat)
+    if losses is None:
+        losses = report.per_element_at(flat)
     t = np.asarray(report.target)
     rows = []
     for f, pos, loss in zip(flat, _positions(report, flat), losses, strict=True):
