@@ -107,7 +107,7 @@ def _measured(report, obs, result) -> None:
     for name in ("worst", "best"):
         kept = getattr(obs, name)
         if kept is not None:
-            setattr(report, name, (kept.values, kept.index))
+            setattr(report, name, (kept.values, kept.index, kept.samples))
     report.histogram = obs.histogram
     if metrics.save_confusion and report.metrics is not None:
         measure.save_confusion(metrics.save_confusion, report.metrics.confusion, report.class_names)

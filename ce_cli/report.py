@@ -99,7 +99,7 @@ class Report:
     # What was measured besides the loss (ce_cli.measure); None when nothing was asked.
     metric_settings: Any = None
     metrics: Any = None  # ce_cli.core.metrics.MetricsResult
-    worst: tuple | None = None  # (losses, flat indices), worst first
+    worst: tuple | None = None  # (losses, flat indices, (scores, targets)), worst first
     best: tuple | None = None
     histogram: Any = None  # ce_cli.core.histogram.LossHistogram
 

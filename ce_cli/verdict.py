@@ -64,23 +64,30 @@ def judge(
                 f"(|diff| {short(diff)} {'<=' if ok else '>'} tolerance {short(tol)})",
             )
         )
-    n_loss = len(conds)
-    conds += [_metric_condition(report, *limit) for limit in metric_limits]
-    passed = all(c.holds for c in conds)
+    metric_conds = [_metric_condition(report, *limit) for limit in metric_limits]
+    passed = all(c.holds for c in conds + metric_conds)
     p = report.problem
     context = f"({p.loss}, {p.reduction}, {report.count} {report.unit})"
-    shown = [i for i, c in enumerate(conds) if passed or not c.holds]
-    if nan and any(i < n_loss for i in shown):
-        body = "is NaN, which never passes"
-        shown = [i for i in shown if i >= n_loss]
-    else:
-        body = ", ".join(conds[i].text for i in shown if i < n_loss)
-    metric_texts = [conds[i].text for i in shown if i >= n_loss]
-    if metric_texts:  # "loss 1.2, accuracy 0.8 >= min 0.5" or "loss 1.2 <= max 2, accuracy ..."
-        body = ", ".join(([body] if body else [""]) + metric_texts)
-    line = f"{'PASS' if passed else 'FAIL'} loss {fnum(loss)} {body} {context}"
-    line = line.replace(f"loss {fnum(loss)} , ", f"loss {fnum(loss)}, ")
+    body = _body(
+        [c for c in conds if passed or not c.holds],
+        [c for c in metric_conds if passed or not c.holds],
+        nan,
+    )
+    line = f"{'PASS' if passed else 'FAIL'} loss {fnum(loss)}{body} {context}"
+    conds += metric_conds
     return Verdict(passed=passed, loss=loss, conditions=conds, context=context, line=line)
+
+
+def _body(loss_shown: list[Condition], metric_shown: list[Condition], nan: bool) -> str:
+    """What follows the loss: its conditions after a space (`` <= max 2.5, >= min 1``), the
+    metrics' after a comma (``, accuracy 0.8 >= min 0.5``)."""
+    if nan and loss_shown:
+        head = " is NaN, which never passes"
+    elif loss_shown:
+        head = " " + ", ".join(c.text for c in loss_shown)
+    else:
+        head = ""
+    return head + "".join(f", {c.text}" for c in metric_shown)
 
 
 _METRIC_TITLES = {"top_k_accuracy": "top-k accuracy", "ece": "ECE", "brier": "Brier score"}

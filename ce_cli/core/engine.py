@@ -228,16 +228,9 @@ def _drive(
 
     def work(b: tuple[int, int]) -> BlockResult:
         start, stop = b
-        r = compute_block(
-            p,
-            x[start:stop],
-            t[start:stop],
-            start,
-            want_grad=want_grad,
-            scale=scale,
-            grad_dtype=grad_dtype,
-        )
-        _observe(observers, x[start:stop], t[start:stop], start, r)
+        xb, tb = x[start:stop], t[start:stop]
+        r = compute_block(p, xb, tb, start, want_grad=want_grad, scale=scale, grad_dtype=grad_dtype)
+        _observe(observers, xb, tb, start, r)
         return r
 
     def take(b: tuple[int, int], r: BlockResult) -> None:

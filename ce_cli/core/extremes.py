@@ -25,7 +25,8 @@ def order(values: np.ndarray, index: np.ndarray, largest: bool) -> np.ndarray:
 
 
 class Extremes:
-    """Observer sink keeping the ``k`` worst (``largest=True``) or best per-sample losses."""
+    """Observer sink keeping the ``k`` worst (``largest=True``) or best per-sample losses,
+    with their flat indices and the scores and targets of those samples (``samples``)."""
 
     def __init__(self, k: int, largest: bool):
         if k < 1:
@@ -38,6 +39,7 @@ class Extremes:
         self.p: Problem | None = None
         self.values = np.zeros(0)
         self.index = np.zeros(0, dtype=np.int64)
+        self.samples: tuple[np.ndarray, np.ndarray] | None = None
 
     def begin(self, p: Problem) -> None:
         self.p = p
@@ -47,32 +49,38 @@ class Extremes:
         p = self.p
         pe = np.asarray(block.per_element, dtype=np.float64).reshape(-1)
         per_row = pe.size // max(1, np.shape(block.per_element)[0]) if pe.size else 1
-        index = start * per_row + np.arange(pe.size, dtype=np.int64)
+        local = np.arange(pe.size, dtype=np.int64)
         if p.categorical and not p.soft:
-            keep = np.asarray(t).reshape(-1) != p.ignore_index
-            pe, index = pe[keep], index[keep]
-        return self._select(pe, index)
+            local = local[np.asarray(t).reshape(-1) != p.ignore_index]
+        first = self._first(pe[local], local)
+        local = local[first]
+        return pe[local], start * per_row + local, _samples(p, x, t, local, per_row)
 
-    def _select(self, values: np.ndarray, index: np.ndarray):
-        """The k first of ``values`` in this order (with their indices)."""
+    def _first(self, values: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """Positions of the k first of ``values`` in this order."""
+        pick = np.arange(values.size)
         if values.size > self.k:
             key = np.where(np.isnan(values), np.inf, values)
             if self.largest:
                 cut = np.partition(key, values.size - self.k)[values.size - self.k]
-                pick = key >= cut
+                pick = np.nonzero(key >= cut)[0]
             else:
                 cut = np.partition(key, self.k - 1)[self.k - 1]
-                pick = key <= cut
-            values, index = values[pick], index[pick]  # ties at the cut kept, sorted below
-        first = order(values, index, self.largest)[: self.k]
-        return values[first], index[first]
+                pick = np.nonzero(key <= cut)[0]  # ties at the cut kept, sorted below
+        return pick[order(values[pick], index[pick], self.largest)[: self.k]]
 
     def write(self, start: int, stop: int, block: BlockResult) -> None:
         assert block.observed is not None
-        values, index = block.observed[self]
-        self.values, self.index = self._select(
-            np.concatenate([self.values, values]), np.concatenate([self.index, index])
-        )
+        values, index, samples = block.observed[self]
+        values = np.concatenate([self.values, values])
+        index = np.concatenate([self.index, index])
+        if self.samples is not None:
+            samples = tuple(
+                np.concatenate([a, b]) for a, b in zip(self.samples, samples, strict=True)
+            )
+        keep = self._first(values, index)
+        self.values, self.index = values[keep], index[keep]
+        self.samples = (samples[0][keep], samples[1][keep])
 
     def close(self) -> None:
         pass
@@ -82,3 +90,17 @@ class Extremes:
 
     def discard(self) -> None:
         pass
+
+
+def _samples(p: Problem, x, t, local: np.ndarray, per_row: int):
+    """Scores and targets of the block's samples at ``local`` flat positions: (m, C) class
+    scores and class indices (or (m, C) probabilities) for ce/nll, numbers for bce."""
+    x, t = np.asarray(x), np.asarray(t)
+    if not p.categorical:
+        return x.reshape(-1)[local], t.reshape(-1)[local]
+    c = int(p.n_classes or 0)
+    row, k = np.divmod(local, max(1, per_row))
+    scores = x.reshape(x.shape[0], c, -1)[row, :, k]
+    if p.soft:
+        return scores, t.reshape(t.shape[0], c, -1)[row, :, k]
+    return scores, t.reshape(-1)[local]

@@ -6,6 +6,8 @@ fixed segment of rows with ``np.bincount`` (in sample order), so nothing depends
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..errors import CeLossError
@@ -52,32 +54,84 @@ def _floats(nseg, seg, scalars: dict, conf_bins, groups) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
-def _probs(p: Problem, xs: np.ndarray, x_max: np.ndarray, x_t, pe, dense: bool):
-    """``(conf, nll, P, logP)``: top-label confidence, -log p(target) of index targets, and
-    with ``dense`` the probabilities and their logs (float64, safe logs for p = 0)."""
-    kind = p.input_kind
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-        if kind == "logits":
-            if pe is not None and not dense:  # the engine's nll gives logsumexp for free
-                lse = x_t + pe
-            else:  # logsumexp with the max subtracted: no overflow
-                e = np.exp(xs - x_max[:, None], dtype=np.float64)
-                lse = x_max + np.log(e.sum(axis=1))
-            conf = np.exp(x_max - lse)
-            nll = lse - x_t if x_t is not None else None
-            if not dense:
-                return conf, nll, None, None
-            logp = xs - lse[:, None]
-            return conf, nll, np.exp(logp), logp
-        if kind == "log-probs":
-            logp = xs.astype(np.float64)
-            conf = np.exp(x_max)
-            nll = -x_t if x_t is not None else None
-            return conf, nll, (np.exp(logp) if dense else None), logp
-        probs = xs.astype(np.float64)
-        nll = -np.log(x_t) if x_t is not None else None
-        logp = np.log(np.where(probs > 0, probs, 1.0)) if dense else None
-        return x_max, nll, probs, logp
+def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row sums of ``a * b`` as float64, in one pass (``einsum``, in the inputs' dtype)."""
+    return np.einsum("ij,ij->i", a, b).astype(np.float64)
+
+
+def _unshifted(xs: np.ndarray, x_max: np.ndarray) -> bool:
+    """Whether ``exp(x)`` may be taken without subtracting the row max (one pass saved): no
+    row's sum of squared exponentials overflows and no row's largest one is subnormal."""
+    info = np.finfo(xs.dtype)
+    hi = (np.log(info.max / max(1, xs.shape[1]))) / 2 - 1
+    lo = np.log(info.tiny) / 2 + 1
+    return bool(x_max.size == 0 or (x_max.max() < hi and x_max.min() > lo))
+
+
+@dataclass
+class _Rows:
+    """Per-sample values of a block: top-label confidence, nll of the target and, when asked
+    (``dense``), entropy, sum of squared probabilities and the target's probability mass."""
+
+    conf: np.ndarray
+    nll: np.ndarray | None
+    entropy: np.ndarray | None = None
+    sumsq: np.ndarray | None = None
+    p_target: np.ndarray | None = None
+
+
+def _rows_of_logits(xs, x_max, tgt, pe, dense: bool) -> _Rows:
+    """Logits: nothing exponentiated unless ``dense`` (logsumexp = x_t + the engine's nll).
+
+    Dense: ``e = exp(x - max)`` in the input's dtype (float32 exponentials for float32 logits,
+    as the loss's own fast path), ``s = sum e``; ``p = e / s``, ``log p = x - max - log s``.
+    """
+    x_t, ts = tgt
+    if pe is not None and not dense:
+        # (a confidence a rounding above 1 would count in no bin of its own)
+        return _Rows(conf=np.minimum(np.exp(x_max - (x_t + pe)), 1.0), nll=pe)
+    if _unshifted(xs, x_max):
+        z, shift = xs, 0.0
+    else:  # logsumexp with the max subtracted: no overflow
+        z, shift = xs - xs.max(axis=1, keepdims=True), x_max
+    e = np.exp(z)
+    s = e.sum(axis=1).astype(np.float64)
+    log_s = np.log(s)
+    lse = shift + log_s
+    r = _Rows(conf=np.exp(x_max - lse), nll=None if ts is not None else lse - x_t)
+    if not dense:
+        return r
+    r.entropy = log_s - _row_dot(e, z) / s
+    r.sumsq = _row_dot(e, e) / (s * s)
+    if ts is None:
+        r.p_target = np.exp(x_t - lse)
+    else:
+        r.p_target = _row_dot(e, ts) / s
+        r.nll = log_s * ts.sum(axis=1) - _row_dot(ts, z)  # -sum_c t_c log p_c
+    return r
+
+
+def _rows_of_probs(kind: str, xs, x_max, tgt, dense: bool) -> _Rows:
+    """Probabilities or log-probabilities as given (not renormalised); 0 log 0 counts 0."""
+    x_t, ts = tgt
+    if kind == "log-probs":
+        probs, logp = np.exp(xs), xs
+        r = _Rows(conf=np.exp(x_max), nll=None if x_t is None else -x_t)
+    else:
+        probs, logp = xs, np.log(np.where(xs > 0, xs, 1))
+        r = _Rows(conf=x_max, nll=None if x_t is None else -np.log(x_t))
+    if not dense:
+        return r
+    zero = probs == 0
+    logp = np.where(zero, 0, logp) if zero.any() else logp  # -inf log-probs of p = 0
+    r.entropy = -_row_dot(probs, logp)
+    r.sumsq = _row_dot(probs, probs)
+    if ts is None:
+        r.p_target = np.exp(x_t) if kind == "log-probs" else x_t
+    else:
+        r.p_target = _row_dot(probs, ts)
+        r.nll = -_row_dot(ts, logp) + np.where((ts > 0) & zero, np.inf, 0).sum(axis=1)
+    return r
 
 
 def _top_k_hits(xs: np.ndarray, x_t: np.ndarray, tcls: np.ndarray, k: int) -> np.ndarray:
@@ -94,58 +148,71 @@ def _top_k_hits(xs: np.ndarray, x_t: np.ndarray, tcls: np.ndarray, k: int) -> np
     return hits
 
 
+def _targets(p: Problem, t, c: int):
+    """``(ts, tcls, valid)``: probability targets (samples, C) or None, the target class of
+    each sample (0 where ignored; the argmax of a probability target) and which count."""
+    if p.soft:
+        ts = _class_last(np.asarray(t), c).astype(np.float64)
+        return ts, ts.argmax(axis=1), np.ones(ts.shape[0], dtype=bool)
+    ti = np.asarray(t).reshape(-1)
+    valid = ti != p.ignore_index
+    return None, np.where(valid, ti, 0).astype(np.intp), valid
+
+
+def _scalars(p: Problem, s: MetricsSettings, xs, ts, tcls, pred, pe) -> tuple[np.ndarray, dict]:
+    """The samples' confidence and float values to sum: nll and, with --metrics, entropy and
+    the Brier term."""
+    rows = np.arange(xs.shape[0])
+    x_max = xs[rows, pred].astype(np.float64)
+    x_t = None if ts is not None else xs[rows, tcls].astype(np.float64)
+    plain = p.weight is None and p.label_smoothing == 0  # the engine's values are the nll
+    dense = s.summary or ts is not None
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        if p.input_kind == "logits":
+            r = _rows_of_logits(xs, x_max, (x_t, ts), pe if plain else None, dense)
+        else:
+            r = _rows_of_probs(p.input_kind, xs, x_max, (x_t, ts), dense)
+    scalars = {_NLL: pe if (ts is not None and plain) else r.nll}
+    if dense:
+        assert r.sumsq is not None and r.p_target is not None
+        scalars[_ENTROPY] = r.entropy
+        brier = r.sumsq - 2 * r.p_target + (1.0 if ts is None else _row_dot(ts, ts))
+        c = xs.shape[1]
+        scalars[_BRIER] = brier * (0.5 if c < 3 else 1.0)  # scikit-learn's scale_by_half="auto"
+    return r.conf, scalars
+
+
+def _class_counts(s: MetricsSettings, c: int, tcls, pred, valid, correct) -> dict:
+    """Per-class support, hits and predictions; the confusion matrix (flat) if asked."""
+    ints = {}
+    if s.per_class or s.plot:
+        ints["support"] = np.bincount(tcls[valid], minlength=c)
+        ints["hits"] = np.bincount(tcls[correct], minlength=c)
+        ints["predicted"] = np.bincount(pred[valid], minlength=c)
+    if s.confusion or s.save_confusion:
+        ints["confusion"] = np.bincount(tcls[valid] * c + pred[valid], minlength=c * c)
+    return ints
+
+
 def categorical_part(
     p: Problem, s: MetricsSettings, groups: int, x, t, start: int, block: BlockResult
 ) -> _Part:
     """Counts and sums of one block of a ce/nll problem."""
     c = int(p.n_classes or 0)
     xs = _class_last(np.asarray(x), c)
-    rows = np.arange(xs.shape[0])
     pe = np.asarray(block.per_element, dtype=np.float64).reshape(-1)
-    if p.soft:
-        ts = _class_last(np.asarray(t), c).astype(np.float64)
-        tcls = ts.argmax(axis=1)
-        valid = np.ones(xs.shape[0], dtype=bool)
-    else:
-        ti = np.asarray(t).reshape(-1)
-        valid = ti != p.ignore_index
-        tcls = np.where(valid, ti, 0).astype(np.intp)
+    ts, tcls, v = _targets(p, t, c)
     pred = xs.argmax(axis=1)
-    x_max = xs[rows, pred].astype(np.float64)
-    x_t = None if p.soft else xs[rows, tcls].astype(np.float64)
-    plain = p.weight is None and p.label_smoothing == 0  # the engine's values are the nll
-    dense = s.summary or p.soft
-    conf, nll, probs, logp = _probs(p, xs, x_max, x_t, pe if plain else None, dense)
-    scalars = {}
-    if p.soft:
-        with np.errstate(invalid="ignore"):
-            nll = pe if plain else -np.einsum("ij,ij->i", ts, logp)
-    if dense:
-        assert probs is not None and logp is not None
-        scalars[_ENTROPY] = -np.einsum("ij,ij->i", probs, logp)
-        sq = np.einsum("ij,ij->i", probs, probs)
-        if p.soft:
-            brier = sq - 2 * np.einsum("ij,ij->i", probs, ts) + np.einsum("ij,ij->i", ts, ts)
-        else:
-            brier = sq - 2 * probs[rows, tcls] + 1.0
-        scalars[_BRIER] = brier * (0.5 if c < 3 else 1.0)  # scikit-learn's scale_by_half="auto"
-    assert nll is not None
-    scalars[_NLL] = nll
-    correct = (pred == tcls) & valid
-    ints = {"n": np.array([np.count_nonzero(valid)]), "correct": np.array([correct.sum()])}
+    conf, scalars = _scalars(p, s, xs, ts, tcls, pred, pe)
+    correct = (pred == tcls) & v
+    ints = {"n": np.array([np.count_nonzero(v)]), "correct": np.array([correct.sum()])}
     if s.top_k is not None:
-        xt = xs[rows, tcls].astype(np.float64)
-        ints["top_k"] = np.array([np.count_nonzero(_top_k_hits(xs, xt, tcls, s.top_k) & valid)])
+        x_t = xs[np.arange(xs.shape[0]), tcls].astype(np.float64)
+        ints["top_k"] = np.array([np.count_nonzero(_top_k_hits(xs, x_t, tcls, s.top_k) & v)])
     idx = _bin_index(conf, s.bins)
-    v = valid
     ints["bin_count"] = np.bincount(idx[v], minlength=s.bins + 1)
     ints["bin_correct"] = np.bincount(idx[correct], minlength=s.bins + 1)
-    if s.per_class or s.plot:
-        ints["support"] = np.bincount(tcls[v], minlength=c)
-        ints["hits"] = np.bincount(tcls[correct], minlength=c)
-        ints["predicted"] = np.bincount(pred[v], minlength=c)
-    if s.confusion or s.save_confusion:
-        ints["confusion"] = np.bincount(tcls[v] * c + pred[v], minlength=c * c)
+    ints.update(_class_counts(s, c, tcls, pred, v, correct))
     seg, nseg = _segments(p, np.shape(x)[0], xs.shape[0] // max(1, np.shape(x)[0]))
     sc = {k: val[v] for k, val in scalars.items()}
     grp = (tcls[v], pe[v], groups) if groups else None

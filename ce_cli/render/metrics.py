@@ -143,9 +143,9 @@ def extremes_table(report: Report, which: str):
     """The K worst (or best) samples: index, target, predicted, p(target), loss."""
     from rich.table import Table
 
-    losses, index = getattr(report, which)
+    losses, index, samples = getattr(report, which)
     p = report.problem
-    rows = per_element_rows(report, np.asarray(index, dtype=np.int64), losses=losses)
+    rows = per_element_rows(report, np.asarray(index, dtype=np.int64), losses, samples)
     unit = "samples" if p.categorical else "elements"
     order = "highest" if which == "worst" else "lowest"
     table = Table(title=f"{which} {len(rows)} {unit} ({order} loss first)", title_justify="left")
@@ -228,8 +228,8 @@ def _calibration_json(bins: dict) -> list[dict]:
 
 
 def _extremes_json(report: Report, which: str) -> list[dict]:
-    losses, index = getattr(report, which)
-    rows = per_element_rows(report, np.asarray(index, dtype=np.int64), losses=losses)
+    losses, index, samples = getattr(report, which)
+    rows = per_element_rows(report, np.asarray(index, dtype=np.int64), losses, samples)
     out = []
     for row in rows:
         item = {"index": row["index"], "target": row["target"], "loss": jnum(row["loss"])}

@@ -7,8 +7,10 @@ hand-computed values, and the same run at every block size and thread count.
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -277,12 +279,14 @@ def test_worst_and_best_equal_a_full_sort(values, k, block):
     v = np.array(values)
     for largest in (True, False):
         e = Extremes(k, largest)
-        for start in range(0, v.size, block):
-            chunk = v[start : start + block]
-            picked = e._select(chunk, np.arange(start, start + chunk.size))
-            e.values, e.index = e._select(
-                np.concatenate([e.values, picked[0]]), np.concatenate([e.index, picked[1]])
-            )
+        vals, idx = np.zeros(0), np.zeros(0, dtype=np.int64)
+        for start in range(0, v.size, block):  # as the engine: per block, then merged
+            chunk, at = v[start : start + block], np.arange(start, min(v.size, start + block))
+            first = e._first(chunk, at)
+            vals, idx = np.concatenate([vals, chunk[first]]), np.concatenate([idx, at[first]])
+            keep = e._first(vals, idx)
+            vals, idx = vals[keep], idx[keep]
+        e.index = idx
         np.testing.assert_array_equal(e.index, full_sort_head(v, k, largest))
 
 
@@ -295,6 +299,8 @@ def test_worst_through_the_engine_skips_ignored_targets():
     expect = keep[np.lexsort((keep, -pe[keep]))][:10]
     np.testing.assert_array_equal(worst.index, expect)
     np.testing.assert_array_equal(worst.values, r.per_element[expect])
+    np.testing.assert_array_equal(worst.samples[0], x[expect])  # the rows, kept as they passed
+    np.testing.assert_array_equal(worst.samples[1], t[expect])
     assert best.values.tolist() == sorted(best.values.tolist())
 
 
@@ -309,3 +315,41 @@ def test_histogram_counts_every_finite_loss():
     assert edges[0] == counted.min() and edges[-1] == counted.max()
     exact, _ = np.histogram(counted, bins=edges)
     assert np.abs(counts - exact).sum() <= 0.05 * counted.size  # fine bins: 1/64 of a value
+
+
+# -- committed scikit-learn values (no scikit-learn needed) ----------------------------------
+
+GOLDEN = json.loads(
+    (Path(__file__).resolve().parents[1] / "golden" / "metrics_cases.json").read_text()
+)
+
+
+@pytest.mark.parametrize("case", GOLDEN["cases"], ids=lambda c: c["name"])
+def test_golden_metrics(case):
+    ms = MetricsSettings(summary=True, top_k=case["top_k"])
+    m, _ = measure(
+        LossSpec(loss=case["loss"]), np.array(case["input"]), np.array(case["target"]), ms
+    )
+    for key, value in case["values"].items():
+        assert m.values[key] == pytest.approx(value, rel=1e-12, abs=1e-15), key
+
+
+def test_float32_logits_agree_with_float64():
+    x, t = problem(18, n=500, c=80)
+    a, _ = measure(LossSpec(), x, t, MetricsSettings(summary=True, top_k=5))
+    b, _ = measure(LossSpec(), x.astype(np.float32), t, MetricsSettings(summary=True, top_k=5))
+    for key, value in a.values.items():
+        assert b.values[key] == pytest.approx(value, rel=2e-5, abs=1e-6), key
+
+
+@pytest.mark.parametrize("scale", [1e3, -1e3])
+def test_huge_logits_are_shifted_before_exp(scale):
+    rng = np.random.default_rng(19)
+    x = rng.standard_normal((50, 4)) * 3 + scale
+    t = rng.integers(0, 4, 50)
+    m, _ = measure(LossSpec(), x, t, MetricsSettings(summary=True))
+    p = softmax(x)
+    brier = np.mean(np.sum(p**2, axis=1) - 2 * p[np.arange(50), t] + 1)
+    entropy = -np.mean(np.sum(p * np.log(p), axis=1))
+    assert m.values["brier"] == pytest.approx(brier, rel=1e-12)
+    assert m.values["entropy"] == pytest.approx(entropy, rel=1e-9)
