@@ -9,6 +9,8 @@ a full sort of all losses by (loss, index) in that order.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import CeLossError
@@ -40,6 +42,9 @@ class Extremes:
         self.values = np.zeros(0)
         self.index = np.zeros(0, dtype=np.int64)
         self.samples: tuple[np.ndarray, np.ndarray] | None = None
+        # The k-th loss kept so far (NaN as inf): a block's losses beyond it cannot enter. Read
+        # by the workers while the merge raises it; a stale value only lets more through.
+        self.cut: float | None = None
 
     def begin(self, p: Problem) -> None:
         self.p = p
@@ -50,8 +55,16 @@ class Extremes:
         pe = np.asarray(block.per_element, dtype=np.float64).reshape(-1)
         per_row = pe.size // max(1, np.shape(block.per_element)[0]) if pe.size else 1
         local = np.arange(pe.size, dtype=np.int64)
+        keep = None
+        cut = self.cut
+        if cut is not None:
+            key = np.where(np.isnan(pe), np.inf, pe)
+            keep = key >= cut if self.largest else key <= cut
         if p.categorical and not p.soft:
-            local = local[np.asarray(t).reshape(-1) != p.ignore_index]
+            counted = np.asarray(t).reshape(-1) != p.ignore_index
+            keep = counted if keep is None else keep & counted
+        if keep is not None:
+            local = local[keep]
         first = self._first(pe[local], local)
         local = local[first]
         return pe[local], start * per_row + local, _samples(p, x, t, local, per_row)
@@ -81,6 +94,9 @@ class Extremes:
         keep = self._first(values, index)
         self.values, self.index = values[keep], index[keep]
         self.samples = (samples[0][keep], samples[1][keep])
+        if self.values.size == self.k:
+            last = float(self.values[-1])
+            self.cut = math.inf if math.isnan(last) else last
 
     def close(self) -> None:
         pass

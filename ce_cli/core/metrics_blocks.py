@@ -54,18 +54,53 @@ def _floats(nseg, seg, scalars: dict, conf_bins, groups) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
-def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row sums of ``a * b`` as float64, in one pass (``einsum``, in the inputs' dtype)."""
-    return np.einsum("ij,ij->i", a, b).astype(np.float64)
+# Row sums are taken in buffers whose rows sit at the same alignment (mod ALIGN bytes) as
+# their global sample index would give: NumPy's vectorised sums peel to alignment, so a row's
+# rounding would otherwise depend on where its block put it.
+ALIGN = 64
 
 
-def _unshifted(xs: np.ndarray, x_max: np.ndarray) -> bool:
-    """Whether ``exp(x)`` may be taken without subtracting the row max (one pass saved): no
-    row's sum of squared exponentials overflows and no row's largest one is subnormal."""
+class _RowSums:
+    """Row sums (and sums of products) of a block whose first sample is sample ``first`` of
+    the run, rounded the same whatever the block; float64 results."""
+
+    def __init__(self, first: int):
+        self.pad = first % ALIGN
+
+    def _placed(self, shape: tuple, dtype) -> np.ndarray:
+        n, c = shape
+        item = np.dtype(dtype).itemsize
+        size = (n + self.pad) * c * item
+        raw = np.empty(size + ALIGN, dtype=np.uint8)
+        off = -raw.ctypes.data % ALIGN
+        whole = raw[off : off + size].view(dtype).reshape(n + self.pad, c)
+        return whole[self.pad :]
+
+    def sum(self, a: np.ndarray) -> np.ndarray:
+        out = self._placed(a.shape, a.dtype)
+        out[...] = a
+        return out.sum(axis=1).astype(np.float64)
+
+    def dot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = self._placed(a.shape, np.result_type(a, b))
+        return np.multiply(a, b, out=out).sum(axis=1).astype(np.float64)
+
+    def exp(self, z: np.ndarray) -> np.ndarray:
+        return np.exp(z, out=self._placed(z.shape, z.dtype))
+
+
+def _shift(xs: np.ndarray, x_max: np.ndarray) -> np.ndarray | None:
+    """What to subtract from each row before ``exp``: nothing (None: one pass saved) when no
+    row's squared exponentials can overflow and none's largest is subnormal, else 0 for such
+    rows and the row max for the others. Decided row by row, so a row's values never depend on
+    the rows that share its block."""
     info = np.finfo(xs.dtype)
     hi = (np.log(info.max / max(1, xs.shape[1]))) / 2 - 1
     lo = np.log(info.tiny) / 2 + 1
-    return bool(x_max.size == 0 or (x_max.max() < hi and x_max.min() > lo))
+    safe = (x_max < hi) & (x_max > lo)
+    if safe.all():
+        return None
+    return np.where(safe, 0.0, x_max)
 
 
 @dataclass
@@ -80,7 +115,7 @@ class _Rows:
     p_target: np.ndarray | None = None
 
 
-def _rows_of_logits(xs, x_max, tgt, pe, dense: bool) -> _Rows:
+def _rows_of_logits(xs, x_max, tgt, pe, sums: _RowSums, dense: bool) -> _Rows:
     """Logits: nothing exponentiated unless ``dense`` (logsumexp = x_t + the engine's nll).
 
     Dense: ``e = exp(x - max)`` in the input's dtype (float32 exponentials for float32 logits,
@@ -90,28 +125,29 @@ def _rows_of_logits(xs, x_max, tgt, pe, dense: bool) -> _Rows:
     if pe is not None and not dense:
         # (a confidence a rounding above 1 would count in no bin of its own)
         return _Rows(conf=np.minimum(np.exp(x_max - (x_t + pe)), 1.0), nll=pe)
-    if _unshifted(xs, x_max):
-        z, shift = xs, 0.0
-    else:  # logsumexp with the max subtracted: no overflow
-        z, shift = xs - xs.max(axis=1, keepdims=True), x_max
-    e = np.exp(z)
-    s = e.sum(axis=1).astype(np.float64)
+    shift = _shift(xs, x_max)
+    if shift is None:
+        z, shift = xs, np.zeros_like(x_max)
+    else:  # logsumexp with the max subtracted where exp could overflow
+        z = xs - shift[:, None].astype(xs.dtype)
+    e = sums.exp(z)
+    s = sums.sum(e)
     log_s = np.log(s)
     lse = shift + log_s
     r = _Rows(conf=np.exp(x_max - lse), nll=None if ts is not None else lse - x_t)
     if not dense:
         return r
-    r.entropy = log_s - _row_dot(e, z) / s
-    r.sumsq = _row_dot(e, e) / (s * s)
+    r.entropy = log_s - sums.dot(e, z) / s
+    r.sumsq = sums.dot(e, e) / (s * s)
     if ts is None:
         r.p_target = np.exp(x_t - lse)
     else:
-        r.p_target = _row_dot(e, ts) / s
-        r.nll = log_s * ts.sum(axis=1) - _row_dot(ts, z)  # -sum_c t_c log p_c
+        r.p_target = sums.dot(e, ts) / s
+        r.nll = log_s * sums.sum(ts) - sums.dot(ts, z)  # -sum_c t_c log p_c
     return r
 
 
-def _rows_of_probs(kind: str, xs, x_max, tgt, dense: bool) -> _Rows:
+def _rows_of_probs(kind: str, xs, x_max, tgt, sums: _RowSums, dense: bool) -> _Rows:
     """Probabilities or log-probabilities as given (not renormalised); 0 log 0 counts 0."""
     x_t, ts = tgt
     if kind == "log-probs":
@@ -124,13 +160,13 @@ def _rows_of_probs(kind: str, xs, x_max, tgt, dense: bool) -> _Rows:
         return r
     zero = probs == 0
     logp = np.where(zero, 0, logp) if zero.any() else logp  # -inf log-probs of p = 0
-    r.entropy = -_row_dot(probs, logp)
-    r.sumsq = _row_dot(probs, probs)
+    r.entropy = -sums.dot(probs, logp)
+    r.sumsq = sums.dot(probs, probs)
     if ts is None:
         r.p_target = np.exp(x_t) if kind == "log-probs" else x_t
     else:
-        r.p_target = _row_dot(probs, ts)
-        r.nll = -_row_dot(ts, logp) + np.where((ts > 0) & zero, np.inf, 0).sum(axis=1)
+        r.p_target = sums.dot(probs, ts)
+        r.nll = -sums.dot(ts, logp) + np.where((ts > 0) & zero, np.inf, 0).sum(axis=1)
     return r
 
 
@@ -159,24 +195,27 @@ def _targets(p: Problem, t, c: int):
     return None, np.where(valid, ti, 0).astype(np.intp), valid
 
 
-def _scalars(p: Problem, s: MetricsSettings, xs, ts, tcls, pred, pe) -> tuple[np.ndarray, dict]:
+def _scalars(p: Problem, s: MetricsSettings, xs, tgt, pred, pe, first: int):
     """The samples' confidence and float values to sum: nll and, with --metrics, entropy and
-    the Brier term."""
+    the Brier term. ``tgt``: (probability targets or None, target classes); ``first``: the
+    run's index of the block's first sample."""
+    ts, tcls = tgt
     rows = np.arange(xs.shape[0])
     x_max = xs[rows, pred].astype(np.float64)
     x_t = None if ts is not None else xs[rows, tcls].astype(np.float64)
     plain = p.weight is None and p.label_smoothing == 0  # the engine's values are the nll
     dense = s.summary or ts is not None
+    sums = _RowSums(first)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         if p.input_kind == "logits":
-            r = _rows_of_logits(xs, x_max, (x_t, ts), pe if plain else None, dense)
+            r = _rows_of_logits(xs, x_max, (x_t, ts), pe if plain else None, sums, dense)
         else:
-            r = _rows_of_probs(p.input_kind, xs, x_max, (x_t, ts), dense)
+            r = _rows_of_probs(p.input_kind, xs, x_max, (x_t, ts), sums, dense)
     scalars = {_NLL: pe if (ts is not None and plain) else r.nll}
     if dense:
         assert r.sumsq is not None and r.p_target is not None
         scalars[_ENTROPY] = r.entropy
-        brier = r.sumsq - 2 * r.p_target + (1.0 if ts is None else _row_dot(ts, ts))
+        brier = r.sumsq - 2 * r.p_target + (1.0 if ts is None else sums.dot(ts, ts))
         c = xs.shape[1]
         scalars[_BRIER] = brier * (0.5 if c < 3 else 1.0)  # scikit-learn's scale_by_half="auto"
     return r.conf, scalars
@@ -203,7 +242,8 @@ def categorical_part(
     pe = np.asarray(block.per_element, dtype=np.float64).reshape(-1)
     ts, tcls, v = _targets(p, t, c)
     pred = xs.argmax(axis=1)
-    conf, scalars = _scalars(p, s, xs, ts, tcls, pred, pe)
+    per_row = xs.shape[0] // max(1, np.shape(x)[0])
+    conf, scalars = _scalars(p, s, xs, (ts, tcls), pred, pe, start * per_row)
     correct = (pred == tcls) & v
     ints = {"n": np.array([np.count_nonzero(v)]), "correct": np.array([correct.sum()])}
     if s.top_k is not None:
@@ -213,7 +253,7 @@ def categorical_part(
     ints["bin_count"] = np.bincount(idx[v], minlength=s.bins + 1)
     ints["bin_correct"] = np.bincount(idx[correct], minlength=s.bins + 1)
     ints.update(_class_counts(s, c, tcls, pred, v, correct))
-    seg, nseg = _segments(p, np.shape(x)[0], xs.shape[0] // max(1, np.shape(x)[0]))
+    seg, nseg = _segments(p, np.shape(x)[0], per_row)
     sc = {k: val[v] for k, val in scalars.items()}
     grp = (tcls[v], pe[v], groups) if groups else None
     return _Part(ints, _floats(nseg, seg[v], sc, (idx[v], conf[v], s.bins), grp))

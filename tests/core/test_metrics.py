@@ -211,17 +211,34 @@ def test_bad_metric_options():
 # -- streaming: identical for every block size and thread count -----------------------------
 
 
-def test_identical_for_every_block_size_and_thread_count():
-    x, t = problem(14, n=3000, c=5)
+def _streaming_cases():
+    rng = np.random.default_rng(14)
+    # 10,000 values a row: the engine's segments are one row, blocks any number of rows
+    x = rng.standard_normal((40, 5, 2000)) * 2
+    t = rng.integers(0, 5, (40, 2000))
+    t[rng.random((40, 2000)) < 0.1] = -100
+    yield "k-dim", LossSpec(), x, t, (10_000, 30_000, 70_000)
+    # float32 logits of 97 classes (the loss's float32 path); segments of 168 rows
+    x = (rng.standard_normal((700, 97)) * 4).astype(np.float32)
+    t = rng.integers(0, 97, 700)
+    yield "float32", LossSpec(), x, t, (97 * 168, 97 * 336, 97 * 504)
+    yield "weighted", LossSpec(weight=np.linspace(0.5, 2, 97)), x, t, (97 * 168, 97 * 504)
+    yield "log-probs", LossSpec(loss="nll"), np.log(softmax(x.astype(np.float64))), t, (97 * 168,)
+
+
+@pytest.mark.parametrize("case", list(_streaming_cases()), ids=lambda c: c[0])
+def test_identical_for_every_block_size_and_thread_count(case):
+    _, spec, x, t, blocks = case
     ms = MetricsSettings(summary=True, top_k=2, per_class=True, confusion=True)
-    base, _ = measure(LossSpec(), x, t, ms, block_elements=1 << 20, workers=1)
-    for block in (5, 37, 5 * 64, 5 * 1000):
+    base, _ = measure(spec, x, t, ms, block_elements=1 << 22, workers=1)
+    for block in blocks:
         for workers in (1, 3):
-            m, _ = measure(LossSpec(), x, t, ms, block_elements=block, workers=workers)
+            m, _ = measure(spec, x, t, ms, block_elements=block, workers=workers)
             assert m.values == base.values
             for key, arr in base.per_class.items():
                 np.testing.assert_array_equal(m.per_class[key], arr)
             np.testing.assert_array_equal(m.bins["confidence"], base.bins["confidence"])
+            np.testing.assert_array_equal(m.confusion, base.confusion)
 
 
 def test_tree_sum_is_fixed_by_count_alone():
@@ -291,16 +308,21 @@ def test_worst_and_best_equal_a_full_sort(values, k, block):
 
 
 def test_worst_through_the_engine_skips_ignored_targets():
-    x, t = problem(16, n=500)
+    rng = np.random.default_rng(16)
+    x = rng.standard_normal((50, 4, 1000))  # segments of 4 rows: blocks of 4 rows below
+    t = rng.integers(0, 4, (50, 1000))
+    t[rng.random((50, 1000)) < 0.2] = -100
     worst, best = Extremes(10, True), Extremes(10, False)
-    r = run(LossSpec(reduction="none"), x, t, OutputSettings(block_elements=70), [worst, best])
-    pe = np.where(t == -100, np.nan, r.per_element)
-    keep = np.nonzero(t != -100)[0]
+    out = OutputSettings(block_elements=8000, workers=2)
+    r = run(LossSpec(reduction="none"), x, t, out, [worst, best])
+    pe = r.per_element.reshape(-1)
+    keep = np.nonzero(t.reshape(-1) != -100)[0]
     expect = keep[np.lexsort((keep, -pe[keep]))][:10]
     np.testing.assert_array_equal(worst.index, expect)
-    np.testing.assert_array_equal(worst.values, r.per_element[expect])
-    np.testing.assert_array_equal(worst.samples[0], x[expect])  # the rows, kept as they passed
-    np.testing.assert_array_equal(worst.samples[1], t[expect])
+    np.testing.assert_array_equal(worst.values, pe[expect])
+    rows, cols = np.divmod(expect, 1000)
+    np.testing.assert_array_equal(worst.samples[0], x[rows, :, cols])  # kept as they passed
+    np.testing.assert_array_equal(worst.samples[1], t.reshape(-1)[expect])
     assert best.values.tolist() == sorted(best.values.tolist())
 
 
@@ -353,3 +375,21 @@ def test_huge_logits_are_shifted_before_exp(scale):
     entropy = -np.mean(np.sum(p * np.log(p), axis=1))
     assert m.values["brier"] == pytest.approx(brier, rel=1e-12)
     assert m.values["entropy"] == pytest.approx(entropy, rel=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    rows=st.integers(1, 12),
+    seed=st.integers(0, 2**31 - 1),
+    k=st.integers(1, 10),
+    workers=st.sampled_from([1, 2]),
+)
+def test_worst_and_best_through_the_engine_equal_a_full_sort(rows, seed, k, workers):
+    # 4,096 values a row: segments (and so blocks) of 4 rows; five values, ties everywhere
+    p = np.random.default_rng(seed).choice([0.0, 0.1, 0.5, 0.9, 1.0], size=(rows, 4096))
+    ends = [Extremes(k, True), Extremes(k, False)]
+    out = OutputSettings(block_elements=1, workers=workers)
+    r = run(LossSpec(loss="bce", reduction="none"), p, np.ones_like(p), out, ends)
+    for e in ends:
+        np.testing.assert_array_equal(e.index, full_sort_head(r.per_element.ravel(), k, e.largest))
+        np.testing.assert_array_equal(e.samples[0], p.ravel()[e.index])
