@@ -174,7 +174,8 @@ def _top_k_hits(xs: np.ndarray, x_t: np.ndarray, tcls: np.ndarray, k: int) -> np
     """Whether the target is among the k highest scores, ties ordered as scikit-learn's
     ``top_k_accuracy_score`` (a reversed stable argsort: the higher class first)."""
     xt = x_t.astype(xs.dtype)[:, None]
-    ahead = np.count_nonzero(xs > xt, axis=1)
+    # a sum of the comparison's bytes: faster than count_nonzero along an axis
+    ahead = np.add.reduce((xs > xt).view(np.uint8), axis=1, dtype=np.int64)
     hits = ahead < k
     maybe = np.nonzero(hits)[0]  # only these can lose their place to a tie
     if maybe.size:
