@@ -1,6 +1,6 @@
 """Benchmark ce-loss on big inputs against a plain PyTorch script, side by side in one run.
 
-    python benchmarks/bench.py [--quick] [--runs 5] [--cases loss,grad,vocab,few,layout]
+    python benchmarks/bench.py [--quick] [--runs 5] [--cases loss,grad,vocab,few,layout,metrics]
                                [--markdown FILE]
 
 Every case writes its inputs (float32 logits and int64 class labels as ``.npy``) to a temporary
@@ -24,6 +24,11 @@ The inputs are in the page cache (just written), as they would be after the firs
 The ``layout`` case times ce-loss against itself: the same float32 logits as ``(N, T, V)`` with
 ``--class-dim -1`` (classes last, as language models write them) and as the 2-D ``(N*T, V)``
 file, interleaved in the same rounds; classes last must cost within 10% of the 2-D input.
+
+The ``metrics`` case compares ce-loss with itself on 100,000 x 1,000 float32 logits, side by
+side in the same rounds: the loss alone, the loss with ``--metrics --top-k 5 --per-class``
+(accuracy, top-5, perplexity, entropy, Brier, ECE, per-class table) and with ``--worst 100``,
+each as marginal time over the same command on the tiny input (``--format json``).
 
 Prints a Markdown table and the machine; ``--markdown FILE`` also writes them to FILE.
 """
@@ -71,12 +76,21 @@ FULL = {
     "grad": Case("grad", 100_000, 1_000, True),
     "vocab": Case("vocab", 2_000, 50_257, False),
     "few": Case("few", 2_000_000, 10, False),
+    "metrics": Case("metrics", 100_000, 1_000, False),
 }
 QUICK = {
     "loss": Case("loss", 10_000, 1_000, False),
     "grad": Case("grad", 10_000, 1_000, True),
     "vocab": Case("vocab", 200, 50_257, False),
     "few": Case("few", 200_000, 10, False),
+    "metrics": Case("metrics", 10_000, 1_000, False),
+}
+
+# The metrics case: ce-loss alone, with every metric, with --worst.
+METRIC_VARIANTS = {
+    "loss alone": [],
+    "+ --metrics --top-k 5 --per-class": ["--metrics", "--top-k", "5", "--per-class"],
+    "+ --worst 100": ["--worst", "100"],
 }
 
 # The scripts run in fresh interpreters: argv = input, target, gradient output ("" for none).
@@ -220,7 +234,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--cases",
         default="loss,grad,vocab,few,layout",
-        help="comma-separated: loss, grad, vocab, few, layout",
+        help="comma-separated: loss, grad, vocab, few, layout, metrics",
     )
     ap.add_argument(
         "--via",
@@ -330,6 +344,56 @@ def layout_report(row: tuple) -> str:
     )
 
 
+def measure_metrics(case: Case, args: argparse.Namespace, folder: str, env: dict) -> list:
+    """Rows of the metrics table: (variant, marginal seconds, ratio to the loss alone, RSS %)."""
+    big = make_inputs(folder, case.rows, case.classes, seed=1)
+    tiny = make_inputs(folder, TINY_ROWS, case.classes, seed=2)
+    base = [sys.executable, "-m", "ce_cli", "compute", "--quiet", "--format", "json"]
+    cmds = {
+        (name, size): [*base, *files, *extra]
+        for name, extra in METRIC_VARIANTS.items()
+        for size, files in (("big", big), ("tiny", tiny))
+    }
+    samples: dict = {k: [] for k in cmds}
+    for cmd in cmds.values():
+        run_measured(cmd, env)
+    for round_ in range(args.runs):
+        order = list(cmds.items())
+        if round_ % 2:
+            order.reverse()
+        for k, cmd in order:
+            samples[k].append(run_measured(cmd, env))
+    med = {k: statistics.median(s[0] for s in v) for k, v in samples.items()}
+    rss = {k: max(s[1] for s in v) for k, v in samples.items()}
+    marginal = {n: med[n, "big"] - med[n, "tiny"] for n in METRIC_VARIANTS}
+    alone = marginal["loss alone"]
+    return [
+        (
+            name,
+            marginal[name],
+            marginal[name] / alone if alone > 0 else float("inf"),
+            100.0 * (rss[name, "big"] - rss[name, "tiny"]) / case.input_bytes,
+        )
+        for name in METRIC_VARIANTS
+    ]
+
+
+def metrics_report(case: Case, rows_out: list, args: argparse.Namespace) -> str:
+    lines = [
+        f"| {case.rows:,} x {case.classes:,} float32, CE mean | marginal time | vs loss alone "
+        "| peak RSS growth |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, t, ratio, growth in rows_out:
+        lines.append(f"| {name} | {t:.3f} s | {ratio:.2f}x | {growth:.1f}% |")
+    lines += [
+        "",
+        f"python -m ce_cli compute --format json, median of {args.runs} fresh processes minus the "
+        f"same command on a {TINY_ROWS}-row input. Machine: {machine()}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def report(rows_out: list, args: argparse.Namespace, torch_ok: bool) -> str:
     """The Markdown table, how it was measured and the machine."""
     ref_name = "torch" if torch_ok else "np.load"
@@ -375,8 +439,13 @@ def main(argv: list[str] | None = None) -> int:
     os.makedirs(folder, exist_ok=True)
     env = child_env()
     rows_out = []
+    texts = []
     try:
         for case in args.case_list:
+            if case.key == "metrics":
+                print(f"# metrics, {case.rows:,} x {case.classes:,}", file=sys.stderr)
+                texts.append(metrics_report(case, measure_metrics(case, args, folder, env), args))
+                continue
             print(f"# {case.label}", file=sys.stderr)
             row = measure_case(case, args, torch_ok, folder, env)
             rows_out.append(row)
@@ -387,9 +456,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.dir:
             shutil.rmtree(folder, ignore_errors=True)
-    text = report(rows_out, args, torch_ok) if rows_out else ""
+    if rows_out:
+        texts.insert(0, report(rows_out, args, torch_ok))
     if args.layout:
-        text += layout_report(layout_row)
+        texts.append(layout_report(layout_row))
+    text = "\n".join(texts)
     print(text)
     if args.markdown:
         with open(args.markdown, "w") as f:

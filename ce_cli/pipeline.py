@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import CeLossError
-from .settings import LossSpec, OutputSettings, ReadSettings
+from .settings import LossSpec, MetricsSettings, OutputSettings, ReadSettings
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,10 @@ def run(
     read: ReadSettings,
     out: OutputSettings,
     view: View,
+    metrics: MetricsSettings | None = None,
 ):
-    """Read PRED (and TARGET), compute as ``spec`` and ``out`` say; returns a Report."""
+    """Read PRED (and TARGET), compute as ``spec`` and ``out`` say, measure as ``metrics`` says
+    (in the same pass); returns a Report."""
     from . import outputs, readers
     from .core import resolve_input_kind
     from .core import run as evaluate
@@ -45,6 +47,7 @@ def run(
 
     resolve_input_kind(spec)  # an option that cannot work is said before any file is read
     saved = outputs.check(out, [pred, target])
+    obs = _observers(metrics, view, [pred, target], saved)
     data = readers.load(pred, target, read)
     if data.target is None:
         raise CeLossError(
@@ -55,6 +58,8 @@ def run(
     spec = _with_vectors(spec, readers.read_vector)
     out, preview, gathered = _keeping(out, view, spec)
     sinks = [s for s in (preview, gathered) if s is not None]
+    if obs is not None:
+        sinks += obs.sinks
     result = evaluate(spec, data.pred, data.target, out, sinks=sinks)
     if gathered is not None:
         result.grad = gathered.array(np.shape(data.pred))
@@ -71,8 +76,42 @@ def run(
         saved=saved,
         preview=preview,
     )
+    if obs is not None:
+        _measured(report, obs, result)
     report.warnings = warnings_for(report)
     return report
+
+
+def _observers(metrics: MetricsSettings | None, view: View, inputs: list, saved: dict):
+    """The observer sinks measuring what ``metrics`` asks for (None: nothing is; a per-sample
+    table shows a histogram), their options and output paths checked before any file is read.
+    """
+    if metrics is None:
+        return None
+    per_sample_table = view.per_sample and not view.whole
+    if not (metrics.wanted or per_sample_table or metrics.bins < 1):
+        return None
+    from . import measure
+
+    measure.check_options(metrics)
+    saved.update(measure.check_paths(metrics, inputs, list(saved.values())))
+    return measure.observers(metrics, per_sample_table)
+
+
+def _measured(report, obs, result) -> None:
+    """The observers' results put in the report; the confusion matrix saved if asked."""
+    from . import measure
+
+    metrics = obs.settings
+    report.metric_settings = metrics
+    report.metrics = None if obs.metrics is None else obs.metrics.result(result)
+    for name in ("worst", "best"):
+        kept = getattr(obs, name)
+        if kept is not None:
+            setattr(report, name, (kept.values, kept.index, kept.samples))
+    report.histogram = obs.histogram
+    if metrics.save_confusion and report.metrics is not None:
+        measure.save_confusion(metrics.save_confusion, report.metrics.confusion, report.class_names)
 
 
 def _with_vectors(spec: LossSpec, read_vector) -> LossSpec:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -95,6 +96,12 @@ class Report:
     saved: dict = field(default_factory=dict)
     preview: Preview | None = None
     warnings: list[str] = field(default_factory=list)
+    # What was measured besides the loss (ce_cli.measure); None when nothing was asked.
+    metric_settings: Any = None
+    metrics: Any = None  # ce_cli.core.metrics.MetricsResult
+    worst: tuple | None = None  # (losses, flat indices, (scores, targets)), worst first
+    best: tuple | None = None
+    histogram: Any = None  # ce_cli.core.histogram.LossHistogram
 
     @property
     def problem(self):

@@ -80,3 +80,51 @@ class OutputSettings:
     workers: int | None = None
     block_elements: int | None = None
     progress: Progress | None = None
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """What is measured besides the loss, in the same pass (see :mod:`ce_cli.core.metrics`).
+
+    - ``summary``: accuracy, perplexity, bits per target, entropy, Brier score and ECE;
+    - ``top_k``: also top-k accuracy (ce/nll); ``bins``: equal-width confidence bins of the
+      ECE and the reliability diagram;
+    - ``per_class``: support, mean loss, recall and precision per class (per label for bce);
+      ``confusion``: the confusion matrix, written to ``save_confusion`` (.csv or .npy) if given;
+    - ``worst``/``best``: the K highest/lowest per-sample losses, kept in a bounded heap;
+    - ``histogram``: counts of the per-sample losses; ``calibration``: the reliability diagram;
+      ``plot``: a figure written to this .png/.svg/.pdf (needs matplotlib).
+
+    Nothing of it is computed, nor its code imported, unless :attr:`wanted`.
+    """
+
+    summary: bool = False
+    top_k: int | None = None
+    bins: int = 15
+    per_class: bool = False
+    confusion: bool = False
+    save_confusion: str | None = None
+    worst: int | None = None
+    best: int | None = None
+    histogram: bool = False
+    calibration: bool = False
+    plot: str | None = None
+    # measure accuracy, perplexity and ECE though nothing shows them (check's conditions)
+    measure: bool = False
+
+    @property
+    def wanted(self) -> bool:
+        """Whether anything at all is asked for (else the run is the plain loss)."""
+        return bool(
+            self.measure
+            or self.summary
+            or self.top_k is not None
+            or self.per_class
+            or self.confusion
+            or self.save_confusion
+            or self.worst is not None
+            or self.best is not None
+            or self.histogram
+            or self.calibration
+            or self.plot
+        )

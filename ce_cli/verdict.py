@@ -49,8 +49,21 @@ def check_conditions(*, max_loss=None, min_loss=None, expect=None, rtol=1e-6, at
         )
 
 
-def judge(report: Report, *, max_loss=None, min_loss=None, expect=None, rtol=1e-6, atol=1e-9):
-    """Compare the report's loss with each condition given; all must hold. NaN never passes."""
+def judge(
+    report: Report,
+    *,
+    max_loss=None,
+    min_loss=None,
+    expect=None,
+    rtol=1e-6,
+    atol=1e-9,
+    metric_limits=(),
+):
+    """Compare the report's loss with each condition given; all must hold. NaN never passes.
+
+    ``metric_limits``: ``(metric, "min" or "max", limit)`` conditions on the report's metrics
+    (``report.metrics.values``); an undefined or NaN metric never passes.
+    """
     assert report.result.loss is not None  # check refuses reduction="none"
     loss = float(report.result.loss)
     nan = math.isnan(loss)
@@ -74,13 +87,50 @@ def judge(report: Report, *, max_loss=None, min_loss=None, expect=None, rtol=1e-
                 f"(|diff| {short(diff)} {'<=' if ok else '>'} tolerance {short(tol)})",
             )
         )
-    passed = all(c.holds for c in conds)
+    metric_conds = [_metric_condition(report, *limit) for limit in metric_limits]
+    passed = all(c.holds for c in conds + metric_conds)
     p = report.problem
     context = f"({p.loss}, {p.reduction}, {report.count} {report.unit})"
-    shown = conds if passed else [c for c in conds if not c.holds]
-    if nan:
-        body = "is NaN, which never passes"
-    else:
-        body = ", ".join(c.text for c in shown)
-    line = f"{'PASS' if passed else 'FAIL'} loss {fnum(loss)} {body} {context}"
+    body = _body(
+        [c for c in conds if passed or not c.holds],
+        [c for c in metric_conds if passed or not c.holds],
+        nan,
+    )
+    line = f"{'PASS' if passed else 'FAIL'} loss {fnum(loss)}{body} {context}"
+    conds += metric_conds
     return Verdict(passed=passed, loss=loss, conditions=conds, context=context, line=line)
+
+
+def _body(loss_shown: list[Condition], metric_shown: list[Condition], nan: bool) -> str:
+    """What follows the loss: its conditions after a space (`` <= max 2.5, >= min 1``), the
+    metrics' after a comma (``, accuracy 0.8 >= min 0.5``)."""
+    if nan and loss_shown:
+        head = " is NaN, which never passes"
+    elif loss_shown:
+        head = " " + ", ".join(c.text for c in loss_shown)
+    else:
+        head = ""
+    return head + "".join(f", {c.text}" for c in metric_shown)
+
+
+_METRIC_TITLES = {"top_k_accuracy": "top-k accuracy", "ece": "ECE", "brier": "Brier score"}
+
+
+def _metric_condition(report: Report, metric: str, bound: str, limit: float) -> Condition:
+    """``metric >= limit`` (bound "min") or ``<= limit`` ("max"); undefined never holds."""
+    values = report.metrics.values if report.metrics is not None else {}
+    key = (
+        next((k for k in values if k.startswith("top_")), metric)
+        if metric == "top_k_accuracy"
+        else metric
+    )
+    value = values.get(key)
+    title = _METRIC_TITLES.get(metric, metric.replace("_", " "))
+    if metric == "top_k_accuracy" and key != metric:
+        title = f"top-{key.split('_')[1]} accuracy"
+    kind = f"{bound}_{metric}"
+    if value is None or math.isnan(value):
+        return Condition(kind, limit, False, f"{title} is undefined, which never passes")
+    ok = value >= limit if bound == "min" else value <= limit
+    sign = (">=" if ok else "<") if bound == "min" else ("<=" if ok else ">")
+    return Condition(kind, limit, ok, f"{title} {fnum(value)} {sign} {bound} {fnum(limit)}")

@@ -84,6 +84,14 @@ def main() -> None:
         targets=np.array([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]]),
     )
 
+    # A 10-class classifier, over-confident and better on higher classes, 2,000 samples: for
+    # --metrics, --per-class and the figure of the README (docs/make_metrics_figure.py).
+    rng = np.random.default_rng(14)
+    labels = rng.integers(0, 10, 2000)
+    logits = rng.normal(size=(2000, 10)) * 1.5
+    logits[np.arange(2000), labels] += rng.normal(2.0, 1.5, 2000) + np.linspace(0, 2, 10)[labels]
+    np.savez(HERE / "classifier.npz", logits=(logits * 1.8).astype(np.float32), labels=labels)
+
 
 if __name__ == "__main__":
     main()

@@ -13,7 +13,7 @@ import typer
 
 from .. import __version__
 from ..errors import CeLossError
-from ..settings import LossSpec, OutputSettings, ReadSettings
+from ..settings import LossSpec, MetricsSettings, OutputSettings, ReadSettings
 from . import colour
 from .entry import collecting
 from .failures import EXIT_CHECK_FAILED, EXIT_OK, names_for, user_errors, warn
@@ -21,6 +21,9 @@ from .options import (
     ATOL,
     RTOL,
     AtolOpt,
+    BestOpt,
+    BinsOpt,
+    CalibrationOpt,
     CheckFormatOpt,
     CheckReduction,
     CheckReductionOpt,
@@ -28,19 +31,29 @@ from .options import (
     Color,
     ColorOpt,
     ComputeFormatOpt,
+    ConfusionOpt,
     DebugOpt,
     ExpectOpt,
     Format,
     GradDtypeOpt,
     GradOpt,
+    HistogramOpt,
     IgnoreOpt,
     InputKind,
     InputOpt,
     Loss,
     LossOpt,
+    MaxBrierOpt,
+    MaxEceOpt,
     MaxOpt,
+    MaxPerplexityOpt,
+    MetricsOpt,
+    MinAccuracyOpt,
     MinOpt,
+    MinTopKOpt,
+    PerClassOpt,
     PerSampleOpt,
+    PlotOpt,
     PosWeightOpt,
     PredArg,
     PredFormatOpt,
@@ -49,6 +62,7 @@ from .options import (
     Reduction,
     ReductionOpt,
     RtolOpt,
+    SaveConfusionOpt,
     SaveGradOpt,
     SavePerSampleOpt,
     ShiftOpt,
@@ -58,7 +72,9 @@ from .options import (
     TargetFormatOpt,
     TargetKeyOpt,
     ThreadsOpt,
+    TopKOpt,
     WeightOpt,
+    WorstOpt,
 )
 from .progress import Progress
 from .usage import OneLineErrors
@@ -138,12 +154,13 @@ def _read(pred_format, target_format, pred_key, target_key, target_column) -> Re
     )
 
 
-def _run(pred, target, spec, read, out, view, quiet: bool):
+def _run(pred, target, spec, read, out, view, quiet: bool, metrics=None):
     """The one call into the library, with a progress bar and the warnings it gives."""
     from ..pipeline import run
 
     with collecting(), Progress(quiet) as progress:
-        report = run(pred, target, spec, read, dataclasses.replace(out, progress=progress), view)
+        out = dataclasses.replace(out, progress=progress)
+        report = run(pred, target, spec, read, out, view, metrics)
     for message in report.warnings:
         warn(quiet, message)
     return report
@@ -197,6 +214,17 @@ def compute(
     quiet: QuietOpt = False,
     color: ColorOpt = Color.auto,
     debug: DebugOpt = False,
+    metrics: MetricsOpt = False,
+    top_k: TopKOpt = None,
+    bins: BinsOpt = 15,
+    per_class: PerClassOpt = False,
+    confusion: ConfusionOpt = False,
+    save_confusion: SaveConfusionOpt = None,
+    worst: WorstOpt = None,
+    best: BestOpt = None,
+    histogram: HistogramOpt = False,
+    calibration: CalibrationOpt = False,
+    plot: PlotOpt = None,
 ) -> None:
     """Compute a loss, its per-sample values and its gradient.
 
@@ -207,12 +235,28 @@ def compute(
       ce-loss compute samples/seed001.csv --target-column label --per-sample --grad
 
       loss=$(ce-loss compute logits.npy labels.npy --format plain)
+
+      ce-loss compute logits.npy labels.npy --metrics --top-k 5 --per-class --worst 10
     """
     from ..pipeline import View
 
+    measure = MetricsSettings(
+        summary=metrics,
+        top_k=top_k,
+        bins=bins,
+        per_class=per_class,
+        confusion=confusion,
+        save_confusion=save_confusion,
+        worst=worst,
+        best=best,
+        histogram=histogram,
+        calibration=calibration,
+        plot=plot,
+    )
     colour.set_mode(color.value)
     with user_errors(debug, names_for(pred, target)):
         _compute_options(fmt, per_sample or grad, grad_dtype is not None, save_grad is not None)
+        _metrics_format(measure, fmt)
         spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
         spec = _layout(spec, class_dim, shift)
         out = OutputSettings(
@@ -224,7 +268,28 @@ def compute(
         )
         view = View(per_sample=per_sample, grad=grad, whole=fmt is not Format.table)
         read = _read(pred_format, target_format, pred_key, target_key, target_column)
-        _render(_run(pred, target, spec, read, out, view, quiet), fmt)
+        report = _run(pred, target, spec, read, out, view, quiet, measure)
+        _render(report, fmt)
+        if plot is not None:
+            from ..render.plot import write_plot
+
+            write_plot(report, plot)
+
+
+def _metrics_format(m: MetricsSettings, fmt: Format) -> None:
+    """Metrics are shown in tables and JSON; csv and plain keep their shape (files still work)."""
+    from ..render.plot import check_available
+
+    if m.plot is not None:
+        check_available()
+    shown = m.summary or m.top_k is not None or m.per_class or m.confusion or m.calibration
+    shown = shown or m.worst is not None or m.best is not None or m.histogram
+    if shown and fmt in (Format.plain, Format.csv):
+        raise CeLossError(
+            f"--format {fmt.value} prints per-sample values only; use --format table or json "
+            "for --metrics, --top-k, --per-class, --confusion, --worst, --best, --histogram "
+            "and --calibration"
+        )
 
 
 def _compute_options(fmt: Format, shown: bool, grad_dtype: bool, save_grad: bool) -> None:
@@ -266,6 +331,13 @@ def check(
     quiet: QuietOpt = False,
     color: ColorOpt = Color.auto,
     debug: DebugOpt = False,
+    min_accuracy: MinAccuracyOpt = None,
+    min_top_k_accuracy: MinTopKOpt = None,
+    max_perplexity: MaxPerplexityOpt = None,
+    max_ece: MaxEceOpt = None,
+    max_brier: MaxBrierOpt = None,
+    top_k: TopKOpt = None,
+    bins: BinsOpt = 15,
 ) -> None:
     """Check that a loss meets a condition: exit 0 if it holds, 1 if not, 2 on bad input.
 
@@ -277,32 +349,50 @@ def check(
       ce-loss check samples/logits.npy samples/labels.npy --max 2.5
 
       ce-loss check preds.npy labels.npy --expect 0.6931 --rtol 1e-4 --quiet || exit 1
+
+      ce-loss check logits.npy labels.npy --min-accuracy 0.9 --max-ece 0.05
     """
     from ..pipeline import View
 
+    limits = [
+        ("accuracy", "min", "--min-accuracy", min_accuracy),
+        ("top_k_accuracy", "min", "--min-top-k-accuracy", min_top_k_accuracy),
+        ("perplexity", "max", "--max-perplexity", max_perplexity),
+        ("ece", "max", "--max-ece", max_ece),
+        ("brier", "max", "--max-brier", max_brier),
+    ]
+    limits = [lim for lim in limits if lim[3] is not None]
     colour.set_mode(color.value)
     with user_errors(debug, names_for(pred, target)):
-        _check_conditions(max_loss, min_loss, expect, rtol, atol)
+        _check_conditions(max_loss, min_loss, expect, rtol, atol, bool(limits))
         rtol, atol = RTOL if rtol is None else rtol, ATOL if atol is None else atol
         from ..verdict import check_conditions
 
         check_conditions(max_loss=max_loss, min_loss=min_loss, expect=expect, rtol=rtol, atol=atol)
+        measure = _check_metrics(limits, top_k, bins)
         spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
         spec = _layout(spec, class_dim, shift)
         read = _read(pred_format, target_format, pred_key, target_key, target_column)
-        report = _run(pred, target, spec, read, OutputSettings(workers=threads), View(), quiet)
+        out = OutputSettings(workers=threads)
+        report = _run(pred, target, spec, read, out, View(), quiet, measure)
         from ..verdict import judge
 
         verdict = judge(
-            report, max_loss=max_loss, min_loss=min_loss, expect=expect, rtol=rtol, atol=atol
+            report,
+            max_loss=max_loss,
+            min_loss=min_loss,
+            expect=expect,
+            rtol=rtol,
+            atol=atol,
+            metric_limits=[(m, bound, value) for m, bound, _, value in limits],
         )
         _show_verdict(verdict, fmt, quiet)
     raise typer.Exit(EXIT_OK if verdict.passed else EXIT_CHECK_FAILED)
 
 
-def _check_conditions(max_loss, min_loss, expect, rtol, atol) -> None:
+def _check_conditions(max_loss, min_loss, expect, rtol, atol, metric_limits: bool) -> None:
     """check's options that cannot work together, said before any file is read."""
-    if max_loss is None and min_loss is None and expect is None:
+    if max_loss is None and min_loss is None and expect is None and not metric_limits:
         raise CeLossError("check needs a condition: --max, --min and/or --expect")
     if expect is None and (rtol is not None or atol is not None):
         raise CeLossError("--rtol and --atol are the tolerances of --expect; give --expect too")
@@ -320,3 +410,17 @@ def _show_verdict(verdict, fmt: Format, quiet: bool) -> None:
         word = "PASS" if verdict.passed else "FAIL"
         shown = colour.paint(word, "green" if verdict.passed else "red")
         _emit(shown + verdict.line[len(word) :] + "\n")
+
+
+def _check_metrics(limits: list, top_k: int | None, bins: int) -> MetricsSettings | None:
+    """What check must measure for its metric conditions (None: the loss alone)."""
+    if not limits:
+        return None
+    from ..measure import finite_threshold
+
+    for _, _, option, value in limits:
+        finite_threshold(option, value)
+    names = {m for m, *_ in limits}
+    dense = bool(names & {"brier"})
+    k = top_k if top_k is not None else (5 if "top_k_accuracy" in names else None)
+    return MetricsSettings(measure=True, summary=dense, top_k=k, bins=bins)

@@ -31,6 +31,11 @@ OPTION_NAMES = {
     "reduction": "--reduction",
     "class_dim": "--class-dim",
     "shift": "--shift",
+    "top_k": "--top-k",
+    "bins": "--bins",
+    "worst": "--worst",
+    "best": "--best",
+    "confusion": "--confusion",
 }
 
 

@@ -365,3 +365,149 @@ CheckFormatOpt = Annotated[
         rich_help_panel=_OUT,
     ),
 ]
+
+# What stands behind the number: metrics measured in the same pass (docs/metrics.md)
+
+_MET = "Metrics"
+MetricsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--metrics",
+        "-m",
+        help="Add accuracy, perplexity, bits per target, mean entropy, Brier score and ECE "
+        "(bce: accuracy, Brier, ECE), measured in the same pass.",
+        rich_help_panel=_MET,
+    ),
+]
+TopKOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--top-k",
+        help="Add top-K accuracy (ce/nll), e.g. --top-k 5.",
+        show_default=False,
+        rich_help_panel=_MET,
+    ),
+]
+BinsOpt = Annotated[
+    int,
+    typer.Option(
+        "--bins",
+        help="Equal-width confidence bins of the ECE and --calibration.",
+        rich_help_panel=_MET,
+    ),
+]
+PerClassOpt = Annotated[
+    bool,
+    typer.Option(
+        "--per-class",
+        help="A table per class (per label for bce): support, mean loss, recall, precision.",
+        rich_help_panel=_MET,
+    ),
+]
+ConfusionOpt = Annotated[
+    bool,
+    typer.Option(
+        "--confusion",
+        help="The confusion matrix (rows: target, columns: predicted), printed up to 20 classes.",
+        rich_help_panel=_MET,
+    ),
+]
+SaveConfusionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--save-confusion",
+        help="Write the confusion matrix to this .csv or .npy file.",
+        show_default=False,
+        rich_help_panel=_MET,
+    ),
+]
+WorstOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--worst",
+        help="Show the K samples of highest loss, highest first (constant memory).",
+        show_default=False,
+        rich_help_panel=_MET,
+    ),
+]
+BestOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--best",
+        help="Show the K samples of lowest loss, lowest first.",
+        show_default=False,
+        rich_help_panel=_MET,
+    ),
+]
+HistogramOpt = Annotated[
+    bool,
+    typer.Option(
+        "--histogram",
+        help="Draw a histogram of the per-sample losses (shown anyway with --per-sample when "
+        "the table hides rows).",
+        rich_help_panel=_MET,
+    ),
+]
+CalibrationOpt = Annotated[
+    bool,
+    typer.Option(
+        "--calibration",
+        help="Draw a reliability diagram: accuracy against confidence per bin, and the ECE.",
+        rich_help_panel=_MET,
+    ),
+]
+PlotOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--plot",
+        help="Write a figure (loss histogram, reliability diagram, per-class loss) to this "
+        ".png, .svg or .pdf; needs pip install 'ce-loss[plot]'.",
+        show_default=False,
+        rich_help_panel=_MET,
+    ),
+]
+MinAccuracyOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--min-accuracy",
+        help="Holds when accuracy >= this.",
+        show_default=False,
+        rich_help_panel=_COND,
+    ),
+]
+MinTopKOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--min-top-k-accuracy",
+        help="Holds when top-K accuracy (--top-k, default 5) >= this.",
+        show_default=False,
+        rich_help_panel=_COND,
+    ),
+]
+MaxPerplexityOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-perplexity",
+        help="Holds when perplexity <= this.",
+        show_default=False,
+        rich_help_panel=_COND,
+    ),
+]
+MaxEceOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-ece",
+        help="Holds when the ECE <= this.",
+        show_default=False,
+        rich_help_panel=_COND,
+    ),
+]
+MaxBrierOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-brier",
+        help="Holds when the Brier score <= this.",
+        show_default=False,
+        rich_help_panel=_COND,
+    ),
+]

@@ -8,7 +8,10 @@ functions) and by the command line alike:
    gradient can be scaled while it is produced;
 3. a few cache-sized blocks of rows are computed at a time, spread over threads (NumPy releases
    the GIL), and handed in row order to the sinks (:mod:`ce_cli.sinks`): arrays in memory,
-   ``.npy``/CSV files published whole or not at all, and any the caller adds;
+   ``.npy``/CSV files published whole or not at all, and any the caller adds; a sink with an
+   ``observe`` method (an observer, e.g. :mod:`ce_cli.core.metrics`) is also told the problem
+   (``begin(problem)``) and sees each block's inputs and targets on the worker thread
+   (``observe(x, t, start, block)``), its answer handed back in ``block.observed[sink]``;
 4. the pages of a memory-mapped input are handed back to the OS once their rows are done, so the
    resident size does not grow with the file.
 
@@ -23,6 +26,7 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -221,18 +225,14 @@ def _drive(
     n = p.n_rows
     sums: list[np.ndarray] = []
     progress = out.progress
+    observers = _observers(p, sinks)
 
     def work(b: tuple[int, int]) -> BlockResult:
         start, stop = b
-        return compute_block(
-            p,
-            x[start:stop],
-            t[start:stop],
-            start,
-            want_grad=want_grad,
-            scale=scale,
-            grad_dtype=grad_dtype,
-        )
+        xb, tb = x[start:stop], t[start:stop]
+        r = compute_block(p, xb, tb, start, want_grad=want_grad, scale=scale, grad_dtype=grad_dtype)
+        _observe(observers, xb, tb, start, r)
+        return r
 
     def take(b: tuple[int, int], r: BlockResult) -> None:
         sums.append(r.segment_sums)
@@ -259,3 +259,17 @@ def _drive(
     for s in sinks:  # ... before any takes its final name
         s.publish()
     return math.fsum(np.concatenate(sums)) if sums else 0.0
+
+
+def _observers(p: Problem, sinks: list[Sink]) -> list[Any]:
+    """The sinks that observe the blocks' inputs too (an ``observe`` method), told the problem."""
+    observers: list[Any] = [s for s in sinks if hasattr(s, "observe")]
+    for o in observers:
+        o.begin(p)
+    return observers
+
+
+def _observe(observers: list[Any], x, t, start: int, r: BlockResult) -> None:
+    """Each observer's view of a block, taken on the worker thread (no serial time)."""
+    if observers:
+        r.observed = {o: o.observe(x, t, start, r) for o in observers}

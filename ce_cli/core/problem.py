@@ -89,6 +89,8 @@ class BlockResult:
     per_element: np.ndarray
     segment_sums: np.ndarray
     grad: np.ndarray | None
+    # What each observer sink (see ce_cli.core.engine) made of the block on the worker thread.
+    observed: dict | None = None
 
 
 @dataclass

@@ -55,6 +55,12 @@ def to_json(report: Report) -> str:
         out["grad"] = jsonable(r.grad)
     if report.saved:
         out["saved"] = {k: json_text(v) for k, v in report.saved.items()}
+    if report.metric_settings is not None:
+        from .metrics import metrics_json
+
+        measured = metrics_json(report)
+        if measured:
+            out["metrics"] = measured
     out["warnings"] = [json_text(w) for w in report.warnings]
     out["version"] = __version__
     return json.dumps(out, allow_nan=False) + "\n"

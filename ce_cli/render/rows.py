@@ -44,42 +44,63 @@ def _probabilities(report: Report, scores: np.ndarray) -> np.ndarray:
     return scores
 
 
-def per_element_rows(report: Report, flat: np.ndarray) -> list[dict]:
-    """Rows of the per-element table for the given flat positions."""
+def _sample(report: Report, f: int, pos: tuple, t: np.ndarray):
+    """The scores and target of the sample at flat position ``f`` (``pos``), from the report's
+    arrays: class scores and a class index (or probabilities) for ce/nll, numbers for bce."""
     p = report.problem
-    losses = report.per_element_at(flat)
+    if not p.categorical:
+        return float(np.asarray(report.pred).reshape(-1)[f]), float(t.reshape(-1)[f])
+    if p.soft:
+        where = (pos[0] if pos else 0, slice(None)) + tuple(pos[1:])
+        return _row_scores(report, pos), np.asarray(t.reshape(p.target_shape)[where], np.float64)
+    return _row_scores(report, pos), int(t.reshape(-1)[f]) if t.ndim else int(t)
+
+
+def _row(report: Report, pos: tuple, loss: float, scores, target) -> dict:
+    """One row of the per-element table: index, target, predicted, p(target), loss."""
+    p = report.problem
+    row = {"index": ",".join(map(str, pos)) if pos else "0", "loss": float(loss)}
+    if not p.categorical:
+        x = float(scores)
+        row["target"] = short(float(target))
+        row["p_target"] = (
+            1.0 / (1.0 + math.exp(-x))
+            if p.loss == "bce-logits" and x > -700
+            else (0.0 if p.loss == "bce-logits" else x)
+        )
+        return row
+    scores = np.asarray(scores, dtype=np.float64)
+    probs = _probabilities(report, scores)
+    row["predicted"] = _class_label(report, int(np.argmax(scores)))
+    if p.soft:
+        tv = np.asarray(target, dtype=np.float64)
+        row["target"] = "soft, top " + _class_label(report, int(np.argmax(tv)))
+        row["p_target"] = float(np.dot(tv, probs))
+    elif int(target) == p.ignore_index:
+        row["target"] = "ignored"
+        row["p_target"] = float("nan")
+    else:
+        row["target"] = _class_label(report, int(target))
+        row["p_target"] = float(probs[int(target)])
+    return row
+
+
+def per_element_rows(report: Report, flat: np.ndarray, losses=None, samples=None) -> list[dict]:
+    """Rows of the per-element table for the given flat positions.
+
+    ``losses`` and ``samples`` (their scores and targets, one each a row) are given when the
+    report keeps neither, as for the worst and best samples: read while the blocks streamed by,
+    so a memory-mapped input is not read again at random places.
+    """
+    if losses is None:
+        losses = report.per_element_at(flat)
     t = np.asarray(report.target)
     rows = []
-    for f, pos, loss in zip(flat, _positions(report, flat), losses, strict=True):
-        row = {"index": ",".join(map(str, pos)) if pos else "0", "loss": float(loss)}
-        if p.categorical:
-            scores = _row_scores(report, pos)
-            probs = _probabilities(report, scores)
-            row["predicted"] = _class_label(report, int(np.argmax(scores)))
-            if p.soft:
-                tv = np.asarray(
-                    t.reshape(p.target_shape)[(pos[0] if pos else 0, slice(None)) + tuple(pos[1:])],
-                    dtype=np.float64,
-                )
-                row["target"] = "soft, top " + _class_label(report, int(np.argmax(tv)))
-                row["p_target"] = float(np.dot(tv, probs))
-            else:
-                tc = int(t.reshape(-1)[f]) if t.ndim else int(t)
-                if tc == p.ignore_index:
-                    row["target"] = "ignored"
-                    row["p_target"] = float("nan")
-                else:
-                    row["target"] = _class_label(report, tc)
-                    row["p_target"] = float(probs[tc])
-        else:
-            x = float(np.asarray(report.pred).reshape(-1)[f])
-            row["target"] = short(float(t.reshape(-1)[f]))
-            row["p_target"] = (
-                1.0 / (1.0 + math.exp(-x))
-                if p.loss == "bce-logits" and x > -700
-                else (0.0 if p.loss == "bce-logits" else x)
-            )
-        rows.append(row)
+    for i, (f, pos) in enumerate(zip(flat, _positions(report, flat), strict=True)):
+        scores, target = (
+            (samples[0][i], samples[1][i]) if samples else _sample(report, int(f), pos, t)
+        )
+        rows.append(_row(report, pos, losses[i], scores, target))
     return rows
 
 

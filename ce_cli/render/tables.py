@@ -55,12 +55,35 @@ def print_table(report: Report, console) -> None:
         summary.add_row("target", _text(report.target_name))
     for what, path in report.saved.items():
         summary.add_row(f"saved {what}", _text(path))
+    _metric_rows(report, summary)
     console.print(summary)
 
-    if report.has_per_element and (report.show_per_sample or p.reduction == "none"):
+    if _shows_per_element(report):
         console.print(per_element_table(report))
     if report.show_grad and report.has_grad:
         console.print(grad_table(report, console.width))
+    if report.metric_settings is not None:
+        from .metrics import print_metrics
+
+        print_metrics(report, console)
+
+
+def _shows_per_element(report: Report) -> bool:
+    """--per-sample (or reduction none) shows the head and tail, unless --worst/--best ask
+    for those samples instead."""
+    if report.worst is not None or report.best is not None:
+        return False
+    return report.has_per_element and (report.show_per_sample or report.problem.reduction == "none")
+
+
+def _metric_rows(report: Report, summary) -> None:
+    """The measured metrics (--metrics, --top-k, ...) as rows of the summary."""
+    if report.metric_settings is None:
+        return
+    from .metrics import summary_rows
+
+    for name, value in summary_rows(report):
+        summary.add_row(name, value)
 
 
 def _loss_text(report: Report) -> str:

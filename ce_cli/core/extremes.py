@@ -1,0 +1,122 @@
+"""The K highest (or lowest) per-sample losses of a run, in constant memory: an observer sink.
+
+Order: the worst are the highest losses first, a NaN loss above every number; the best the
+lowest first, NaN never before a number; equal losses in ascending index order. Ignored
+targets (``ignore_index``) are not samples here. Each block keeps its own K candidates on the
+worker thread (``argpartition``); the merge keeps K in row order. The result equals the head of
+a full sort of all losses by (loss, index) in that order.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import CeLossError
+from .problem import BlockResult, Problem
+
+
+def order(values: np.ndarray, index: np.ndarray, largest: bool) -> np.ndarray:
+    """Positions of ``values`` sorted as the worst (``largest``) or best come."""
+    nan = np.isnan(values)
+    v = np.where(nan, 0.0, values)
+    if largest:
+        return np.lexsort((index, -v, ~nan))  # last key first: NaN, then high, then index
+    return np.lexsort((index, v, nan))
+
+
+class Extremes:
+    """Observer sink keeping the ``k`` worst (``largest=True``) or best per-sample losses,
+    with their flat indices and the scores and targets of those samples (``samples``)."""
+
+    def __init__(self, k: int, largest: bool):
+        if k < 1:
+            role = "worst" if largest else "best"
+            raise CeLossError(
+                f"must be at least 1; got {k}", input=role, value=k, expected="at least 1"
+            )
+        self.k = int(k)
+        self.largest = largest
+        self.p: Problem | None = None
+        self.values = np.zeros(0)
+        self.index = np.zeros(0, dtype=np.int64)
+        self.samples: tuple[np.ndarray, np.ndarray] | None = None
+        # The k-th loss kept so far (NaN as inf): a block's losses beyond it cannot enter. Read
+        # by the workers while the merge raises it; a stale value only lets more through.
+        self.cut: float | None = None
+
+    def begin(self, p: Problem) -> None:
+        self.p = p
+
+    def observe(self, x, t, start: int, block: BlockResult):
+        assert self.p is not None
+        p = self.p
+        pe = np.asarray(block.per_element, dtype=np.float64).reshape(-1)
+        per_row = pe.size // max(1, np.shape(block.per_element)[0]) if pe.size else 1
+        local = np.arange(pe.size, dtype=np.int64)
+        keep = None
+        cut = self.cut
+        if cut is not None:
+            key = np.where(np.isnan(pe), np.inf, pe)
+            keep = key >= cut if self.largest else key <= cut
+        if p.categorical and not p.soft:
+            counted = np.asarray(t).reshape(-1) != p.ignore_index
+            keep = counted if keep is None else keep & counted
+        if keep is not None:
+            local = local[keep]
+        first = self._first(pe[local], local)
+        local = local[first]
+        return pe[local], start * per_row + local, _samples(p, x, t, local, per_row)
+
+    def _first(self, values: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """Positions of the k first of ``values`` in this order."""
+        pick = np.arange(values.size)
+        if values.size > self.k:
+            key = np.where(np.isnan(values), np.inf, values)
+            if self.largest:
+                cut = np.partition(key, values.size - self.k)[values.size - self.k]
+                pick = np.nonzero(key >= cut)[0]
+            else:
+                cut = np.partition(key, self.k - 1)[self.k - 1]
+                pick = np.nonzero(key <= cut)[0]  # ties at the cut kept, sorted below
+        return pick[order(values[pick], index[pick], self.largest)[: self.k]]
+
+    def write(self, start: int, stop: int, block: BlockResult) -> None:
+        assert block.observed is not None
+        values, index, samples = block.observed[self]
+        values = np.concatenate([self.values, values])
+        index = np.concatenate([self.index, index])
+        if self.samples is not None:
+            samples = tuple(
+                np.concatenate([a, b]) for a, b in zip(self.samples, samples, strict=True)
+            )
+        keep = self._first(values, index)
+        self.values, self.index = values[keep], index[keep]
+        self.samples = (samples[0][keep], samples[1][keep])
+        if self.values.size == self.k:
+            last = float(self.values[-1])
+            self.cut = math.inf if math.isnan(last) else last
+
+    def close(self) -> None:
+        pass
+
+    def publish(self) -> None:
+        pass
+
+    def discard(self) -> None:
+        pass
+
+
+def _samples(p: Problem, x, t, local: np.ndarray, per_row: int):
+    """Scores and targets of the block's samples at ``local`` flat positions: (m, C) class
+    scores and class indices (or (m, C) probabilities) for ce/nll, numbers for bce."""
+    x, t = np.asarray(x), np.asarray(t)
+    if not p.categorical:
+        return x.reshape(-1)[local], t.reshape(-1)[local]
+    c = int(p.n_classes or 0)
+    row, k = np.divmod(local, max(1, per_row))
+    scores = x.reshape(x.shape[0], c, -1)[row, :, k]
+    if p.soft:
+        return scores, t.reshape(t.shape[0], c, -1)[row, :, k]
+    return scores, t.reshape(-1)[local]

@@ -1,0 +1,174 @@
+"""Metrics of a run, measured in the same pass as the loss: an observer sink of the engine.
+
+For ``ce``/``nll`` (definitions of scikit-learn and torchmetrics, see docs/metrics.md):
+
+- accuracy: ``argmax(pred) == target`` (first maximum wins), over the targets that count (not
+  ``ignore_index``; for probability targets their argmax); top-k accuracy as scikit-learn's
+  ``top_k_accuracy_score`` (a tie with the target is ahead of it when its class is higher);
+- perplexity ``exp(mean nll)`` and bits per target ``mean nll / ln 2`` of the unweighted,
+  unsmoothed ``nll = -log p(target)``; mean predictive entropy ``-sum_c p_c log p_c``;
+- Brier score: scikit-learn's, ``mean_i sum_c (p_ic - y_ic)^2`` (halved below 3 classes);
+- ECE: torchmetrics' top-label ``calibration_error(norm="l1")``: confidence ``max_c p_c`` put in
+  ``bins`` equal-width bins (a confidence of exactly 1 in one more), ``sum_b |correct_b -
+  confidence_b| / n``.
+
+For ``bce``/``bce-logits`` every element is a sample: predicted positive when ``p > 0.5``
+(``x > 0`` for logits), a target counts as positive above 0.5; Brier ``mean (p - t)^2``; ECE of
+``p`` against the target (torchmetrics' binary form). Per class is per label (dimension 1).
+
+Counts are integers; float sums are kept per fixed segment of rows (the engine's segments, so
+never dependent on the block size) and added up over segments in a fixed pairwise tree
+(:class:`TreeSum`): results are identical bit for bit whatever the block size and threads.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import CeLossError
+from ..settings import MetricsSettings
+from .problem import BlockResult, LossResult, Problem
+
+# The float sums kept per sample: nll, entropy, Brier term.
+_NLL, _ENTROPY, _BRIER = 0, 1, 2
+_SCALARS = 3
+
+
+class TreeSum:
+    """Sums of vectors pushed in order, added in a pairwise tree fixed by their count alone.
+
+    Vector ``i`` is a leaf; two sums of aligned runs of ``2**L`` leaves are added when the second
+    is complete (a binary counter), so memory is ``log2(count)`` vectors and the result does not
+    depend on how the pushes were grouped into blocks.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self.stack: list[tuple[int, np.ndarray]] = []
+
+    def push_rows(self, rows: np.ndarray) -> None:
+        for row in rows:
+            level, acc = 0, np.array(row, dtype=np.float64)
+            while self.stack and self.stack[-1][0] == level:
+                acc = self.stack.pop()[1] + acc
+                level += 1
+            self.stack.append((level, acc))
+
+    def total(self) -> np.ndarray:
+        acc = np.zeros(self.size)
+        for _, part in reversed(self.stack):  # smallest first, always in the same order
+            acc = part + acc
+        return acc
+
+
+@dataclass
+class _Part:
+    """What one block adds: integer counts and per-segment float sums (rows: segments)."""
+
+    ints: dict[str, np.ndarray]
+    floats: np.ndarray
+
+
+@dataclass
+class MetricsResult:
+    """The measured metrics. ``values``: name -> float, or None where undefined (no sample
+    counts, a class without predictions for precision); per-class arrays by name; ``bins``:
+    the calibration bins (count, mean confidence, accuracy); ``confusion``: C x C or 2 x 2."""
+
+    values: dict[str, float | None]
+    per_class: dict[str, np.ndarray] = field(default_factory=dict)
+    bins: dict[str, np.ndarray] = field(default_factory=dict)
+    confusion: np.ndarray | None = None
+    per_class_unit: str = "class"
+
+
+class Metrics:
+    """Observer sink: measures each block on the worker thread, merges in row order."""
+
+    def __init__(self, settings: MetricsSettings):
+        if settings.bins < 1:
+            raise CeLossError(
+                f"must be at least 1; got {settings.bins}",
+                input="bins",
+                value=settings.bins,
+                expected="at least 1",
+            )
+        self.s = settings
+        self.p: Problem | None = None
+        self.ints: dict[str, np.ndarray] = {}
+        self.tree: TreeSum | None = None
+
+    # -- engine protocol -------------------------------------------------------------------
+
+    def begin(self, p: Problem) -> None:
+        s = self.s
+        if p.categorical and s.top_k is not None and not 1 <= s.top_k <= (p.n_classes or 0):
+            raise CeLossError(
+                f"must be between 1 and the number of classes ({p.n_classes}); got {s.top_k}",
+                input="top_k",
+                value=s.top_k,
+                expected=f"1..{p.n_classes}",
+            )
+        self.p = p
+        self.tree = TreeSum(_SCALARS + s.bins + 1 + self._groups(p))
+
+    def observe(self, x, t, start: int, block: BlockResult) -> _Part:
+        assert self.p is not None
+        if self.p.categorical:
+            from .metrics_blocks import categorical_part
+
+            return categorical_part(self.p, self.s, self._groups(self.p), x, t, start, block)
+        from .metrics_blocks import binary_part
+
+        return binary_part(self.p, self.s, self._groups(self.p), x, t, start, block)
+
+    def write(self, start: int, stop: int, block: BlockResult) -> None:
+        assert block.observed is not None and self.tree is not None
+        part: _Part = block.observed[self]
+        for name, counts in part.ints.items():
+            self.ints[name] = counts + self.ints[name] if name in self.ints else counts
+        self.tree.push_rows(part.floats)
+
+    def close(self) -> None:
+        pass
+
+    def publish(self) -> None:
+        pass
+
+    def discard(self) -> None:
+        pass
+
+    # -- results ---------------------------------------------------------------------------
+
+    def _groups(self, p: Problem) -> int:
+        """Per-class float sums kept: one per class (per label for bce), or none."""
+        if not (self.s.per_class or self.s.plot):
+            return 0
+        if p.categorical:
+            return p.n_classes or 0
+        return p.input_shape[1] if len(p.input_shape) > 1 else 1
+
+    def result(self, loss: LossResult) -> MetricsResult:
+        """The metrics of the finished run (``loss``: the engine's result, for reuse)."""
+        assert self.p is not None and self.tree is not None
+        from .metrics_finish import finish
+
+        return finish(self.p, self.s, self.ints, self.tree.total(), loss)
+
+
+def ratio(num, den) -> float | None:
+    """``num / den`` as a float, None when ``den`` is 0 (an undefined metric)."""
+    den = float(den)
+    return None if den == 0 else float(num) / den
+
+
+def safe_exp(v: float | None) -> float | None:
+    if v is None:
+        return None
+    try:
+        return math.exp(v)
+    except OverflowError:
+        return math.inf

@@ -1,0 +1,323 @@
+"""One block's contribution to the metrics (:mod:`ce_cli.core.metrics`): pure per-block maths.
+
+Every value is computed per sample from its own row, then counted (integers) or summed per
+fixed segment of rows with ``np.bincount`` (in sample order), so nothing depends on the block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import CeLossError
+from ..settings import MetricsSettings
+from .metrics import _BRIER, _ENTROPY, _NLL, _SCALARS, _Part
+from .problem import BlockResult, Problem
+
+
+def _class_last(a: np.ndarray, c: int) -> np.ndarray:
+    """(n, C, d1, ...) as (samples, C), samples in the order of the per-element values."""
+    return np.moveaxis(a.reshape(a.shape[0], c, -1), 1, 2).reshape(-1, c)
+
+
+def _segments(p: Problem, n_rows: int, per_row: int) -> tuple[np.ndarray, int]:
+    """Each sample's segment within the block, and how many segments the block has."""
+    seg_rows = p.segment_rows
+    seg = np.repeat(np.arange(n_rows) // seg_rows, per_row)
+    return seg, -(-n_rows // seg_rows)
+
+
+def _bin_index(conf: np.ndarray, bins: int) -> np.ndarray:
+    """torchmetrics' bucketize(right=True) - 1 on linspace(0, 1, bins + 1): a confidence of
+    exactly 1 (or above, or NaN) is bin ``bins``."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    return np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, bins)
+
+
+def _sums(seg, nseg: int, idx: np.ndarray, values: np.ndarray, width: int) -> np.ndarray:
+    """Per-segment sums of ``values`` by ``idx`` (0..width-1): an (nseg, width) array."""
+    flat = np.bincount(seg * width + idx, weights=values, minlength=nseg * width)
+    return flat.reshape(nseg, width)
+
+
+def _floats(nseg, seg, scalars: dict, conf_bins, groups) -> np.ndarray:
+    """The block's float sums per segment: scalars, confidence per bin, loss per class."""
+    parts = [np.zeros((nseg, _SCALARS))]
+    for col, vals in scalars.items():
+        parts[0][:, col] = np.bincount(seg, weights=vals, minlength=nseg)
+    idx, conf, bins = conf_bins
+    parts.append(_sums(seg, nseg, idx, conf, bins + 1))
+    if groups is not None:
+        gidx, loss, width = groups
+        parts.append(_sums(seg, nseg, gidx, loss, width))
+    return np.concatenate(parts, axis=1)
+
+
+# Row sums are taken in buffers whose rows sit at the same alignment (mod ALIGN bytes) as
+# their global sample index would give: NumPy's vectorised sums peel to alignment, so a row's
+# rounding would otherwise depend on where its block put it.
+ALIGN = 64
+
+
+class _RowSums:
+    """Row sums (and sums of products) of a block whose first sample is sample ``first`` of
+    the run, rounded the same whatever the block; float64 results."""
+
+    def __init__(self, first: int):
+        self.pad = first % ALIGN
+
+    def _placed(self, shape: tuple, dtype) -> np.ndarray:
+        n, c = shape
+        item = np.dtype(dtype).itemsize
+        size = (n + self.pad) * c * item
+        raw = np.empty(size + ALIGN, dtype=np.uint8)
+        off = -raw.ctypes.data % ALIGN
+        whole = raw[off : off + size].view(dtype).reshape(n + self.pad, c)
+        return whole[self.pad :]
+
+    def sum(self, a: np.ndarray) -> np.ndarray:
+        out = self._placed(a.shape, a.dtype)
+        out[...] = a
+        return out.sum(axis=1).astype(np.float64)
+
+    def dot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = self._placed(a.shape, np.result_type(a, b))
+        return np.multiply(a, b, out=out).sum(axis=1).astype(np.float64)
+
+    def exp(self, z: np.ndarray) -> np.ndarray:
+        return np.exp(z, out=self._placed(z.shape, z.dtype))
+
+
+def _shift(xs: np.ndarray, x_max: np.ndarray) -> np.ndarray | None:
+    """What to subtract from each row before ``exp``: nothing (None: one pass saved) when no
+    row's squared exponentials can overflow and none's largest is subnormal, else 0 for such
+    rows and the row max for the others. Decided row by row, so a row's values never depend on
+    the rows that share its block."""
+    info = np.finfo(xs.dtype)
+    hi = (np.log(info.max / max(1, xs.shape[1]))) / 2 - 1
+    lo = np.log(info.tiny) / 2 + 1
+    safe = (x_max < hi) & (x_max > lo)
+    if safe.all():
+        return None
+    return np.where(safe, 0.0, x_max)
+
+
+@dataclass
+class _Rows:
+    """Per-sample values of a block: top-label confidence, nll of the target and, when asked
+    (``dense``), entropy, sum of squared probabilities and the target's probability mass."""
+
+    conf: np.ndarray
+    nll: np.ndarray | None
+    entropy: np.ndarray | None = None
+    sumsq: np.ndarray | None = None
+    p_target: np.ndarray | None = None
+
+
+def _rows_of_logits(xs, x_max, tgt, pe, sums: _RowSums, dense: bool) -> _Rows:
+    """Logits: nothing exponentiated unless ``dense`` (logsumexp = x_t + the engine's nll).
+
+    Dense: ``e = exp(x - max)`` in the input's dtype (float32 exponentials for float32 logits,
+    as the loss's own fast path), ``s = sum e``; ``p = e / s``, ``log p = x - max - log s``.
+    """
+    x_t, ts = tgt
+    if pe is not None and not dense:
+        # (a confidence a rounding above 1 would count in no bin of its own)
+        return _Rows(conf=np.minimum(np.exp(x_max - (x_t + pe)), 1.0), nll=pe)
+    shift = _shift(xs, x_max)
+    if shift is None:
+        z, shift = xs, np.zeros_like(x_max)
+    else:  # logsumexp with the max subtracted where exp could overflow
+        z = xs - shift[:, None].astype(xs.dtype)
+    e = sums.exp(z)
+    s = sums.sum(e)
+    log_s = np.log(s)
+    lse = shift + log_s
+    r = _Rows(conf=np.exp(x_max - lse), nll=None if ts is not None else lse - x_t)
+    if not dense:
+        return r
+    r.entropy = log_s - sums.dot(e, z) / s
+    r.sumsq = sums.dot(e, e) / (s * s)
+    if ts is None:
+        r.p_target = np.exp(x_t - lse)
+    else:
+        r.p_target = sums.dot(e, ts) / s
+        r.nll = log_s * sums.sum(ts) - sums.dot(ts, z)  # -sum_c t_c log p_c
+    return r
+
+
+def _rows_of_probs(kind: str, xs, x_max, tgt, sums: _RowSums, dense: bool) -> _Rows:
+    """Probabilities or log-probabilities as given (not renormalised); 0 log 0 counts 0."""
+    x_t, ts = tgt
+    if kind == "log-probs":
+        probs, logp = np.exp(xs), xs
+        r = _Rows(conf=np.exp(x_max), nll=None if x_t is None else -x_t)
+    else:
+        probs, logp = xs, np.log(np.where(xs > 0, xs, 1))
+        r = _Rows(conf=x_max, nll=None if x_t is None else -np.log(x_t))
+    if not dense:
+        return r
+    zero = probs == 0
+    logp = np.where(zero, 0, logp) if zero.any() else logp  # -inf log-probs of p = 0
+    r.entropy = -sums.dot(probs, logp)
+    r.sumsq = sums.dot(probs, probs)
+    if ts is None:
+        r.p_target = np.exp(x_t) if kind == "log-probs" else x_t
+    else:
+        r.p_target = sums.dot(probs, ts)
+        r.nll = -sums.dot(ts, logp) + np.where((ts > 0) & zero, np.inf, 0).sum(axis=1)
+    return r
+
+
+def _top_k_hits(xs: np.ndarray, x_t: np.ndarray, tcls: np.ndarray, k: int) -> np.ndarray:
+    """Whether the target is among the k highest scores, ties ordered as scikit-learn's
+    ``top_k_accuracy_score`` (a reversed stable argsort: the higher class first)."""
+    xt = x_t.astype(xs.dtype)[:, None]
+    # a sum of the comparison's bytes: faster than count_nonzero along an axis
+    ahead = np.add.reduce((xs > xt).view(np.uint8), axis=1, dtype=np.int64)
+    hits = ahead < k
+    maybe = np.nonzero(hits)[0]  # only these can lose their place to a tie
+    if maybe.size:
+        cols = np.arange(xs.shape[1])
+        tied = (xs[maybe] == xt[maybe]) & (cols > tcls[maybe, None])
+        hits[maybe] = ahead[maybe] + np.count_nonzero(tied, axis=1) < k
+    return hits
+
+
+def _targets(p: Problem, t, c: int):
+    """``(ts, tcls, valid)``: probability targets (samples, C) or None, the target class of
+    each sample (0 where ignored; the argmax of a probability target) and which count."""
+    if p.soft:
+        ts = _class_last(np.asarray(t), c).astype(np.float64)
+        return ts, ts.argmax(axis=1), np.ones(ts.shape[0], dtype=bool)
+    ti = np.asarray(t).reshape(-1)
+    valid = ti != p.ignore_index
+    return None, np.where(valid, ti, 0).astype(np.intp), valid
+
+
+def _scalars(p: Problem, s: MetricsSettings, xs, tgt, pred, pe, first: int):
+    """The samples' confidence and float values to sum: nll and, with --metrics, entropy and
+    the Brier term. ``tgt``: (probability targets or None, target classes); ``first``: the
+    run's index of the block's first sample."""
+    ts, tcls = tgt
+    rows = np.arange(xs.shape[0])
+    x_max = xs[rows, pred].astype(np.float64)
+    x_t = None if ts is not None else xs[rows, tcls].astype(np.float64)
+    plain = p.weight is None and p.label_smoothing == 0  # the engine's values are the nll
+    dense = s.summary or ts is not None
+    sums = _RowSums(first)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        if p.input_kind == "logits":
+            r = _rows_of_logits(xs, x_max, (x_t, ts), pe if plain else None, sums, dense)
+        else:
+            r = _rows_of_probs(p.input_kind, xs, x_max, (x_t, ts), sums, dense)
+    scalars = {_NLL: pe if (ts is not None and plain) else r.nll}
+    if dense:
+        assert r.sumsq is not None and r.p_target is not None
+        scalars[_ENTROPY] = r.entropy
+        brier = r.sumsq - 2 * r.p_target + (1.0 if ts is None else sums.dot(ts, ts))
+        c = xs.shape[1]
+        scalars[_BRIER] = brier * (0.5 if c < 3 else 1.0)  # scikit-learn's scale_by_half="auto"
+    return r.conf, scalars
+
+
+def _class_counts(s: MetricsSettings, c: int, tcls, pred, valid, correct) -> dict:
+    """Per-class support, hits and predictions; the confusion matrix (flat) if asked."""
+    ints = {}
+    if s.per_class or s.plot:
+        ints["support"] = np.bincount(tcls[valid], minlength=c)
+        ints["hits"] = np.bincount(tcls[correct], minlength=c)
+        ints["predicted"] = np.bincount(pred[valid], minlength=c)
+    if s.confusion or s.save_confusion:
+        ints["confusion"] = np.bincount(tcls[valid] * c + pred[valid], minlength=c * c)
+    return ints
+
+
+def categorical_part(
+    p: Problem, s: MetricsSettings, groups: int, x, t, start: int, block: BlockResult
+) -> _Part:
+    """Counts and sums of one block of a ce/nll problem."""
+    c = int(p.n_classes or 0)
+    xs = _class_last(np.asarray(x), c)
+    pe = np.asarray(block.per_element, dtype=np.float64).reshape(-1)
+    ts, tcls, v = _targets(p, t, c)
+    pred = xs.argmax(axis=1)
+    per_row = xs.shape[0] // max(1, np.shape(x)[0])
+    conf, scalars = _scalars(p, s, xs, (ts, tcls), pred, pe, start * per_row)
+    correct = (pred == tcls) & v
+    ints = {"n": np.array([np.count_nonzero(v)]), "correct": np.array([correct.sum()])}
+    if s.top_k is not None:
+        x_t = xs[np.arange(xs.shape[0]), tcls].astype(np.float64)
+        ints["top_k"] = np.array([np.count_nonzero(_top_k_hits(xs, x_t, tcls, s.top_k) & v)])
+    idx = _bin_index(conf, s.bins)
+    ints["bin_count"] = np.bincount(idx[v], minlength=s.bins + 1)
+    ints["bin_correct"] = np.bincount(idx[correct], minlength=s.bins + 1)
+    ints.update(_class_counts(s, c, tcls, pred, v, correct))
+    seg, nseg = _segments(p, np.shape(x)[0], per_row)
+    sc = {k: val[v] for k, val in scalars.items()}
+    grp = (tcls[v], pe[v], groups) if groups else None
+    return _Part(ints, _floats(nseg, seg[v], sc, (idx[v], conf[v], s.bins), grp))
+
+
+def _labels_of(p: Problem, n_rows: int) -> tuple[np.ndarray, int]:
+    """Each element's label (its index along dimension 1; 0 for a 1-D input), and how many."""
+    shape = p.input_shape
+    if len(shape) < 2:
+        return np.zeros(n_rows, dtype=np.intp), 1
+    inner = int(np.prod(shape[2:], dtype=np.int64))
+    one_row = np.repeat(np.arange(shape[1]), inner)
+    return np.tile(one_row, n_rows), int(shape[1])
+
+
+def _hard_targets(p: Problem, tv: np.ndarray, start: int) -> None:
+    """--confusion counts 0/1 labels: a soft target has no cell to go to."""
+    bad = (tv != 0) & (tv != 1)
+    if bad.any():
+        where = int(np.argmax(bad.reshape(-1)))
+        raise CeLossError(
+            f"needs targets of 0 or 1 for {p.loss}; the target holds "
+            f"{float(tv.reshape(-1)[where])!r} (element {where} of block row {start})",
+            input="confusion",
+            value=float(tv.reshape(-1)[where]),
+            expected="0 or 1",
+        )
+
+
+def binary_part(
+    p: Problem, s: MetricsSettings, groups: int, x, t, start: int, block: BlockResult
+) -> _Part:
+    """Counts and sums of one block of a bce/bce-logits problem (every element a sample)."""
+    xf = np.asarray(x, dtype=np.float64).reshape(-1)
+    tv = np.asarray(t, dtype=np.float64).reshape(-1)
+    if s.confusion or s.save_confusion:
+        _hard_targets(p, tv, start)
+    with np.errstate(over="ignore"):
+        if p.loss == "bce-logits":
+            e = np.exp(-np.abs(xf))  # sigmoid without overflow on either side
+            prob = np.where(xf >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+            pred = xf > 0
+        else:
+            prob = xf
+            pred = xf > 0.5
+    lab = tv > 0.5
+    correct = pred == lab
+    n_rows = np.shape(x)[0] if np.ndim(x) else 1
+    label, n_labels = _labels_of(p, n_rows)
+    pe = np.asarray(block.per_element, dtype=np.float64).reshape(-1)
+    ints = {"n": np.array([xf.size]), "correct": np.array([correct.sum()])}
+    idx = _bin_index(prob, s.bins)
+    ints["bin_count"] = np.bincount(idx, minlength=s.bins + 1)
+    ints["bin_correct"] = np.bincount(idx[lab], minlength=s.bins + 1)
+    if s.per_class or s.plot:
+        ints["support"] = np.bincount(label, minlength=n_labels)
+        ints["positives"] = np.bincount(label[lab], minlength=n_labels)
+        ints["hits"] = np.bincount(label[correct], minlength=n_labels)
+        ints["predicted"] = np.bincount(label[pred], minlength=n_labels)
+        ints["true_pos"] = np.bincount(label[pred & lab], minlength=n_labels)
+    if s.confusion or s.save_confusion:
+        ints["confusion"] = np.bincount(lab * 2 + pred, minlength=4)
+    seg, nseg = _segments(p, n_rows, xf.size // max(1, n_rows))
+    scalars = {_BRIER: (prob - tv) ** 2}
+    grp = (label, pe, groups) if groups else None
+    return _Part(ints, _floats(nseg, seg, scalars, (idx, prob, s.bins), grp))
