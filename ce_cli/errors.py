@@ -28,6 +28,7 @@ LIBRARY_NAMES: Mapping[str, str] = {
     "reduction": "reduction",
     "workers": "workers",
     "grad_dtype": "grad_dtype",
+    "max_input_bytes": "max_input_bytes",
 }
 
 

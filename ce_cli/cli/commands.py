@@ -32,6 +32,7 @@ from .options import (
     InputOpt,
     Loss,
     LossOpt,
+    MaxInputBytesOpt,
     MaxOpt,
     MinOpt,
     PerSampleOpt,
@@ -109,8 +110,11 @@ def _spec(
     )
 
 
-def _read(pred_format, target_format, pred_key, target_key, target_column) -> ReadSettings:
+def _read(
+    pred_format, target_format, pred_key, target_key, target_column, max_input_bytes
+) -> ReadSettings:
     return ReadSettings(
+        max_input_bytes=max_input_bytes,
         pred_format=pred_format.value if pred_format else None,
         target_format=target_format.value if target_format else None,
         pred_key=pred_key,
@@ -180,6 +184,7 @@ def compute(
     pred_key: PredKeyOpt = None,
     target_key: TargetKeyOpt = None,
     target_column: TargetColumnOpt = None,
+    max_input_bytes: MaxInputBytesOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -210,7 +215,9 @@ def compute(
             workers=threads,
         )
         view = View(per_sample=per_sample, grad=grad, whole=fmt is not Format.table)
-        read = _read(pred_format, target_format, pred_key, target_key, target_column)
+        read = _read(
+            pred_format, target_format, pred_key, target_key, target_column, max_input_bytes
+        )
         _render(_run(pred, target, spec, read, out, view, quiet), fmt)
 
 
@@ -237,6 +244,7 @@ def check(
     pred_key: PredKeyOpt = None,
     target_key: TargetKeyOpt = None,
     target_column: TargetColumnOpt = None,
+    max_input_bytes: MaxInputBytesOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -261,7 +269,9 @@ def check(
         if rtol < 0 or atol < 0:
             raise CeLossError(f"--rtol and --atol must be >= 0; got {rtol} and {atol}")
         spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
-        read = _read(pred_format, target_format, pred_key, target_key, target_column)
+        read = _read(
+            pred_format, target_format, pred_key, target_key, target_column, max_input_bytes
+        )
         report = _run(pred, target, spec, read, OutputSettings(workers=threads), View(), quiet)
         from .. import render
         from ..verdict import judge

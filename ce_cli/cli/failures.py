@@ -25,6 +25,7 @@ OPTION_NAMES = {
     "loss": "--loss",
     "input_kind": "--input",
     "reduction": "--reduction",
+    "max_input_bytes": "--max-input-bytes",
 }
 
 

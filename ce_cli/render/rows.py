@@ -27,11 +27,24 @@ def _class_label(report: Report, c: int) -> str:
     return str(c)
 
 
+def _row(a, n: int, shape: tuple) -> np.ndarray:
+    """Row ``n`` of ``a`` seen with ``shape``; only that row is read (``a`` may be a big file
+    read by rows on demand)."""
+    if np.ndim(a) == len(shape):
+        return np.asarray(a[n : n + 1]).reshape(shape[1:])
+    return np.asarray(a).reshape(shape)[n]  # (C,) as (1, C), () as (1,): one row anyway
+
+
+def _element(a, f: int, shape: tuple) -> float:
+    """Element ``f`` of ``a`` flattened, ``shape`` as the problem sees ``a``."""
+    inner = max(1, math.prod(shape[1:]))
+    return float(_row(a, int(f) // inner, shape).reshape(-1)[int(f) % inner])
+
+
 def _row_scores(report: Report, pos: tuple) -> np.ndarray:
     """The class scores of one categorical sample at ``pos`` (an index into out_shape)."""
-    x = np.asarray(report.pred).reshape(report.problem.input_shape)
-    n = pos[0] if pos else 0
-    return np.asarray(x[(n, slice(None)) + tuple(pos[1:])], dtype=np.float64)
+    x = _row(report.pred, pos[0] if pos else 0, report.problem.input_shape)
+    return np.asarray(x[(slice(None),) + tuple(pos[1:])], dtype=np.float64)
 
 
 def _probabilities(report: Report, scores: np.ndarray) -> np.ndarray:
@@ -48,7 +61,7 @@ def per_element_rows(report: Report, flat: np.ndarray) -> list[dict]:
     """Rows of the per-element table for the given flat positions."""
     p = report.problem
     losses = report.per_element_at(flat)
-    t = np.asarray(report.target)
+    t = report.target
     rows = []
     for f, pos, loss in zip(flat, _positions(report, flat), losses, strict=True):
         row = {"index": ",".join(map(str, pos)) if pos else "0", "loss": float(loss)}
@@ -58,13 +71,13 @@ def per_element_rows(report: Report, flat: np.ndarray) -> list[dict]:
             row["predicted"] = _class_label(report, int(np.argmax(scores)))
             if p.soft:
                 tv = np.asarray(
-                    t.reshape(p.target_shape)[(pos[0] if pos else 0, slice(None)) + tuple(pos[1:])],
+                    _row(t, pos[0] if pos else 0, p.target_shape)[(slice(None),) + tuple(pos[1:])],
                     dtype=np.float64,
                 )
                 row["target"] = "soft, top " + _class_label(report, int(np.argmax(tv)))
                 row["p_target"] = float(np.dot(tv, probs))
             else:
-                tc = int(t.reshape(-1)[f]) if t.ndim else int(t)
+                tc = int(_element(t, f, p.target_shape)) if np.ndim(t) else int(np.asarray(t))
                 if tc == p.ignore_index:
                     row["target"] = "ignored"
                     row["p_target"] = float("nan")
@@ -72,8 +85,8 @@ def per_element_rows(report: Report, flat: np.ndarray) -> list[dict]:
                     row["target"] = _class_label(report, tc)
                     row["p_target"] = float(probs[tc])
         else:
-            x = float(np.asarray(report.pred).reshape(-1)[f])
-            row["target"] = short(float(t.reshape(-1)[f]))
+            x = _element(report.pred, f, p.input_shape)
+            row["target"] = short(_element(t, f, p.target_shape))
             row["p_target"] = (
                 1.0 / (1.0 + math.exp(-x))
                 if p.loss == "bce-logits" and x > -700
