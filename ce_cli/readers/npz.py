@@ -171,7 +171,7 @@ def _array(
             h = read_header(m, label)
             check_dtype(h.dtype, label, strings=strings)
             count, nbytes = array_extent(h, info.file_size - h.offset, label)
-            if lazy is not None and count and nbytes >= block_bytes:
+            if lazy is not None and count and h.shape and nbytes >= block_bytes:
                 rows = _by_rows(info, h, label, lazy)
                 if rows is not None:
                     return rows

@@ -249,6 +249,3 @@ class StreamRows(Rows):
             assert self.member is not None
             self.member.read()
             self.ended = True
-
-    def read_all(self) -> np.ndarray:
-        raise AssertionError("a 0-d member is read whole")  # never streamed: it is tiny

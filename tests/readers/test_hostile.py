@@ -260,7 +260,9 @@ def test_peak_memory_on_a_big_npy_stays_bounded(tmp_path):
 def test_a_huge_json_integer_says_what_is_wrong_with_the_file(tmp_path, fmt):
     big = "9" * 10_000
     text = (
-        f'{{"logits": [[1.5, {big}]], "labels": [0]}}' if fmt == "json" else f"[0.5, 1.5]\n[1, {big}]\n"
+        f'{{"logits": [[1.5, {big}]], "labels": [0]}}'
+        if fmt == "json"
+        else f"[0.5, 1.5]\n[1, {big}]\n"
     )
     p = tmp_path / f"x.{fmt}"
     p.write_text(text)
