@@ -2,6 +2,7 @@
 
     python benchmarks/bench.py [--quick] [--runs 5] [--cases loss,grad,vocab,few,layout,metrics]
                                [--markdown FILE]
+    python benchmarks/bench.py --against OTHER_CHECKOUT   # this ce-loss against another version
 
 Every case writes its inputs (float32 logits and int64 class labels as ``.npy``) to a temporary
 directory, then times fresh subprocesses, interleaved in rounds so that drifts of a noisy machine
@@ -13,7 +14,9 @@ hit every command alike:
   layer under it, instead.
 - ``torch``: ``np.load`` both files, ``torch.nn.functional.cross_entropy`` (with ``backward()``
   and ``np.save`` of the gradient in the gradient case). Without torch installed, the reference is
-  a script that merely ``np.load``s the input once.
+  a script that merely ``np.load``s the input once. With ``--against DIR``, the reference is
+  the same ce-loss command run with the ``ce_cli`` of another checkout ``DIR`` (an older
+  version, say), so two versions are compared side by side in one run.
 
 Each command also runs on a tiny input of the same kind (10 rows): its time and peak RSS are
 subtracted, so interpreter start-up and imports cancel out and what is compared is the cost of
@@ -242,6 +245,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="cli",
         help="time the library's engine or the ce-loss command line",
     )
+    ap.add_argument(
+        "--against",
+        metavar="DIR",
+        help="compare with the ce_cli of another checkout instead of torch",
+    )
     ap.add_argument("--dir", help="where to write the inputs (default: a temporary directory)")
     ap.add_argument("--markdown", help="also write the table to this file")
     args = ap.parse_args(argv)
@@ -255,27 +263,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def child_env() -> dict:
-    """This environment with the repository first on PYTHONPATH, so children import its ce_cli."""
+def child_env(root: str | None = None) -> dict:
+    """This environment with the repository (or ``root``) first on PYTHONPATH, so children
+    import its ce_cli."""
     env = dict(os.environ)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = os.pathsep.join(
         [root] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
     )
     return env
 
 
-def time_commands(cmds: dict, runs: int, env: dict) -> tuple[dict, dict]:
-    """Median wall time and largest peak RSS of each command, interleaved in rounds."""
+def time_commands(cmds: dict, runs: int, env: dict, envs: dict | None = None) -> tuple[dict, dict]:
+    """Median wall time and largest peak RSS of each command, interleaved in rounds.
+
+    ``envs`` maps the first part of a command's key ("ours", "ref") to its own environment.
+    """
     samples: dict = {k: [] for k in cmds}
-    for cmd in cmds.values():  # warm-up: page cache, bytecode, first-touch effects
-        run_measured(cmd, env)
+
+    def env_of(k) -> dict:
+        return envs[k[0]] if envs else env
+
+    for k, cmd in cmds.items():  # warm-up: page cache, bytecode, first-touch effects
+        run_measured(cmd, env_of(k))
     for round_ in range(runs):
         order = list(cmds.items())
         if round_ % 2:  # alternate the order so that a drift hits both sides alike
             order.reverse()
         for k, cmd in order:
-            samples[k].append(run_measured(cmd, env))
+            samples[k].append(run_measured(cmd, env_of(k)))
     med = {k: statistics.median(s[0] for s in v) for k, v in samples.items()}
     rss = {k: max(s[1] for s in v) for k, v in samples.items()}
     return med, rss
@@ -309,18 +325,28 @@ def measure_layout(args: argparse.Namespace, folder: str, env: dict) -> tuple:
 
 
 def measure_case(case: Case, args: argparse.Namespace, torch_ok: bool, folder: str, env: dict):
-    """One row of the table: times and peak RSS growth of ours and the reference on one case."""
+    """One row of the table: times and peak RSS growth of ours and the reference on one case.
+
+    With ``args.against``, the reference is our command run on the other checkout's ce_cli.
+    """
     big = make_inputs(folder, case.rows, case.classes, seed=1)
     tiny = make_inputs(folder, TINY_ROWS, case.classes, seed=2)
     g_ours = os.path.join(folder, "grad_ours.npy") if case.grad else ""
     g_ref = os.path.join(folder, "grad_ref.npy") if case.grad else ""
+    against = getattr(args, "against", None)
+    ref = (
+        (lambda *a: ours_command(args.via, *a))
+        if against
+        else (lambda *a: reference_command(torch_ok, *a))
+    )
+    envs = {"ours": env, "ref": child_env(against) if against else env}
     cmds = {
         ("ours", "big"): ours_command(args.via, *big, g_ours),
         ("ours", "tiny"): ours_command(args.via, *tiny, g_ours),
-        ("ref", "big"): reference_command(torch_ok, *big, g_ref),
-        ("ref", "tiny"): reference_command(torch_ok, *tiny, g_ref),
+        ("ref", "big"): ref(*big, g_ref),
+        ("ref", "tiny"): ref(*tiny, g_ref),
     }
-    med, rss = time_commands(cmds, args.runs, env)
+    med, rss = time_commands(cmds, args.runs, env, envs)
     ours = med["ours", "big"] - med["ours", "tiny"]
     ref = med["ref", "big"] - med["ref", "tiny"]
     return (
@@ -396,7 +422,7 @@ def metrics_report(case: Case, rows_out: list, args: argparse.Namespace) -> str:
 
 def report(rows_out: list, args: argparse.Namespace, torch_ok: bool) -> str:
     """The Markdown table, how it was measured and the machine."""
-    ref_name = "torch" if torch_ok else "np.load"
+    ref_name = _ref_name(args, torch_ok)
     via = (
         "ce_cli.evaluate on the .npy paths (memory-mapped)"
         if args.via == "lib"
@@ -421,7 +447,9 @@ def report(rows_out: list, args: argparse.Namespace, torch_ok: bool) -> str:
         "ru_maxrss over the runs minus the tiny run's, as % of the input file.",
         f"ours: {via}; {ref_name}: "
         + (
-            "np.load + torch.nn.functional.cross_entropy (+ backward() and np.save of the "
+            "the same command with that checkout's ce_cli."
+            if getattr(args, "against", None)
+            else "np.load + torch.nn.functional.cross_entropy (+ backward() and np.save of the "
             "gradient)."
             if torch_ok
             else "a script that only np.loads the input."
@@ -431,10 +459,17 @@ def report(rows_out: list, args: argparse.Namespace, torch_ok: bool) -> str:
     return "\n".join(lines + notes) + "\n"
 
 
+def _ref_name(args: argparse.Namespace, torch_ok: bool) -> str:
+    against = getattr(args, "against", None)
+    if against:
+        return os.path.basename(os.path.normpath(against)) or against
+    return "torch" if torch_ok else "np.load"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch_ok = torch_available()
-    ref_name = "torch" if torch_ok else "np.load"
+    ref_name = _ref_name(args, torch_ok)
     folder = args.dir or tempfile.mkdtemp(prefix="ce-loss-bench-")
     os.makedirs(folder, exist_ok=True)
     env = child_env()

@@ -18,10 +18,16 @@ SCAN_ELEMENTS = 1 << 20
 SUM_TOL = 1e-3
 
 
-def _class_last(a: np.ndarray, p) -> np.ndarray:
-    """The first rows of a categorical array, class dimension last, as float64 (rows, C)."""
-    a = np.asarray(a).reshape(p.input_shape)[: _scan_rows(p)]
-    return np.moveaxis(a, 1, -1).reshape(-1, p.n_classes).astype(np.float64)
+def _class_last(a, p) -> np.ndarray:
+    """The first rows of a categorical array, class dimension last, as float64 (rows, C).
+
+    Only those rows are read: ``a`` may be a big file read by rows on demand.
+    """
+    n = _scan_rows(p)
+    # (C,) is one row of (1, C): small, reshaped whole; otherwise sliced before it is read
+    head = np.asarray(a[:n]) if np.ndim(a) == len(p.input_shape) else np.asarray(a)
+    head = head.reshape((-1, *p.input_shape[1:]))[:n]
+    return np.moveaxis(head, 1, -1).reshape(-1, p.n_classes).astype(np.float64)
 
 
 def _scan_rows(p) -> int:

@@ -30,6 +30,7 @@ LIBRARY_NAMES: Mapping[str, str] = {
     "grad_dtype": "grad_dtype",
     "class_dim": "class_dim",
     "shift": "shift",
+    "max_input_bytes": "max_input_bytes",
 }
 
 

@@ -1,11 +1,14 @@
 """Where a run may write: output paths checked before any work is done.
 
-ce-loss never modifies an input: an output that is one of the run's inputs is refused, as is a
-wrong suffix, a missing directory or two outputs naming one file.
+ce-loss never modifies an input: an output that is one of the run's inputs (PRED, TARGET, the
+files of --weight and --pos-weight) is refused, as is a wrong suffix, a missing directory or two
+outputs naming one file. Files are compared by what they are (device and inode, symlinks
+followed), not by how they are spelled: ``./g.npy``, a symlink to it or a hard link are ``g.npy``.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .errors import CeLossError
@@ -13,28 +16,49 @@ from .settings import OutputSettings
 
 
 def check(out: OutputSettings, inputs: list[str | None]) -> dict[str, str]:
-    """Validate the output paths of ``out``; returns ``{"grad": path, "per_sample": path}``."""
+    """Validate the output paths of ``out``; returns ``{"grad": path, "per_sample": path}``.
+
+    ``inputs`` are the paths the run reads (``"-"``, None and names of no file are skipped).
+    """
     wanted = {"--save-grad": out.save_grad, "--save-per-sample": out.save_per_element}
     saved = {}
-    in_paths = {Path(i).resolve() for i in inputs if i and i != "-"}
+    in_files = {k for k in (_identity(i) for i in inputs if i and i != "-") if k is not None}
+    seen = set()
     for option, path in wanted.items():
         if path is None:
             continue
-        _check_one(option, path, in_paths)
+        _check_one(option, path, in_files)
+        key = _identity(path) or _future(path)
+        if key in seen:
+            raise CeLossError("--save-grad and --save-per-sample name the same file")
+        seen.add(key)
         saved["grad" if option == "--save-grad" else "per_sample"] = str(path)
-    if len(set(saved.values())) < len(saved):
-        raise CeLossError("--save-grad and --save-per-sample name the same file")
     return saved
 
 
-def _check_one(option: str, path: str, in_paths: set) -> None:
+def _identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the file ``path`` names, symlinks followed; None when there is none."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _future(path: str) -> tuple:
+    """What a file not made yet will be: its directory's identity and its name in it."""
+    p = Path(path)
+    return (_identity(str(p.parent)), os.path.normcase(p.name))
+
+
+def _check_one(option: str, path: str, in_files: set) -> None:
     out = Path(path)
     suffixes = (".npy",) if option == "--save-grad" else (".npy", ".csv")
     if out.suffix.lower() not in suffixes:
         raise CeLossError(f"{option} {path}: the file name must end in {' or '.join(suffixes)}")
     if not out.resolve().parent.is_dir():
         raise CeLossError(f"{option} {path}: the directory {out.parent} does not exist")
-    if out.resolve() in in_paths:
+    if _identity(path) in in_files:
         raise CeLossError(
             f"{option} {path}: that is an input file; ce-loss never overwrites its inputs"
         )

@@ -46,8 +46,10 @@ def run(
     from .report import Report
 
     resolve_input_kind(spec)  # an option that cannot work is said before any file is read
-    saved = outputs.check(out, [pred, target])
-    obs = _observers(metrics, view, [pred, target], saved)
+    # --weight/--pos-weight may name files too: inputs, never overwritten
+    vectors = [v for v in (spec.weight, spec.pos_weight) if isinstance(v, str)]
+    saved = outputs.check(out, [pred, target, *vectors])
+    obs = _observers(metrics, view, [pred, target, *vectors], saved)
     data = readers.load(pred, target, read)
     if data.target is None:
         raise CeLossError(

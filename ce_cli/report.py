@@ -86,8 +86,9 @@ class Report:
     """A computed loss with the inputs it came from and what the command shows of it."""
 
     result: LossResult
-    pred: np.ndarray
-    target: np.ndarray
+    # arrays, or files read by rows on demand (ce_cli.readers.rows): only ever sliced
+    pred: Any
+    target: Any
     pred_name: str
     target_name: str | None
     class_names: list[str] | None = None

@@ -49,13 +49,19 @@ class LossSpec:
 
 @dataclass(frozen=True)
 class ReadSettings:
-    """How the inputs are read: explicit formats, array keys and the label column."""
+    """How the inputs are read: explicit formats, array keys and the label column.
+
+    ``max_input_bytes``: the most bytes read from an input that is not a regular file
+    (standard input, a pipe, a device such as ``/dev/zero``), which is held in memory whole
+    (None: half the memory available when it is read).
+    """
 
     pred_format: str | None = None
     target_format: str | None = None
     pred_key: str | None = None
     target_key: str | None = None
     target_column: str | int | None = None
+    max_input_bytes: int | None = None
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from .options import (
     LossOpt,
     MaxBrierOpt,
     MaxEceOpt,
+    MaxInputBytesOpt,
     MaxOpt,
     MaxPerplexityOpt,
     MetricsOpt,
@@ -144,8 +145,11 @@ def _layout(spec: LossSpec, class_dim: str, shift: bool) -> LossSpec:
     return dataclasses.replace(spec, class_dim=dim, shift=shift)
 
 
-def _read(pred_format, target_format, pred_key, target_key, target_column) -> ReadSettings:
+def _read(
+    pred_format, target_format, pred_key, target_key, target_column, max_input_bytes
+) -> ReadSettings:
     return ReadSettings(
+        max_input_bytes=max_input_bytes,
         pred_format=pred_format.value if pred_format else None,
         target_format=target_format.value if target_format else None,
         pred_key=pred_key,
@@ -211,6 +215,7 @@ def compute(
     pred_key: PredKeyOpt = None,
     target_key: TargetKeyOpt = None,
     target_column: TargetColumnOpt = None,
+    max_input_bytes: MaxInputBytesOpt = None,
     quiet: QuietOpt = False,
     color: ColorOpt = Color.auto,
     debug: DebugOpt = False,
@@ -267,7 +272,9 @@ def compute(
             workers=threads,
         )
         view = View(per_sample=per_sample, grad=grad, whole=fmt is not Format.table)
-        read = _read(pred_format, target_format, pred_key, target_key, target_column)
+        read = _read(
+            pred_format, target_format, pred_key, target_key, target_column, max_input_bytes
+        )
         report = _run(pred, target, spec, read, out, view, quiet, measure)
         _render(report, fmt)
         if plot is not None:
@@ -328,6 +335,7 @@ def check(
     pred_key: PredKeyOpt = None,
     target_key: TargetKeyOpt = None,
     target_column: TargetColumnOpt = None,
+    max_input_bytes: MaxInputBytesOpt = None,
     quiet: QuietOpt = False,
     color: ColorOpt = Color.auto,
     debug: DebugOpt = False,
@@ -372,7 +380,9 @@ def check(
         measure = _check_metrics(limits, top_k, bins)
         spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
         spec = _layout(spec, class_dim, shift)
-        read = _read(pred_format, target_format, pred_key, target_key, target_column)
+        read = _read(
+            pred_format, target_format, pred_key, target_key, target_column, max_input_bytes
+        )
         out = OutputSettings(workers=threads)
         report = _run(pred, target, spec, read, out, View(), quiet, measure)
         from ..verdict import judge

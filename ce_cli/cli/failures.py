@@ -36,6 +36,7 @@ OPTION_NAMES = {
     "worst": "--worst",
     "best": "--best",
     "confusion": "--confusion",
+    "max_input_bytes": "--max-input-bytes",
 }
 
 

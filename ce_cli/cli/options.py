@@ -219,6 +219,17 @@ TargetColumnOpt = Annotated[
         rich_help_panel=_IO,
     ),
 ]
+MaxInputBytesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-input-bytes",
+        min=1,
+        help="Most bytes read from standard input, a pipe or a device, which are held in memory "
+        "(default: half the memory available); files are read a block at a time.",
+        show_default=False,
+        rich_help_panel=_IO,
+    ),
+]
 ThreadsOpt = Annotated[
     int | None,
     typer.Option(

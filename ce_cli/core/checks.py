@@ -15,9 +15,13 @@ from ..errors import CeLossError
 from .problem import Problem
 
 
-def as_numeric(a, role: str) -> np.ndarray:
-    """``a`` as an array of real numbers (booleans become float64); CeLossError otherwise."""
-    arr = np.asarray(a)
+def as_numeric(a, role: str):
+    """``a`` as an array of real numbers (booleans become float64); CeLossError otherwise.
+
+    An array read by rows on demand (``by_rows``: ``shape``, ``dtype`` and ``a[i:j]``, see
+    :mod:`ce_cli.readers.rows`) is kept as it is, not read whole.
+    """
+    arr = a if getattr(a, "by_rows", False) else np.asarray(a)
     if arr.dtype == object or arr.dtype.kind not in "biuf":
         raise CeLossError(
             f"has dtype {arr.dtype}; expected real numbers (float or integer)",
@@ -26,7 +30,7 @@ def as_numeric(a, role: str) -> np.ndarray:
             expected="real numbers",
         )
     if arr.dtype.kind == "b":
-        arr = arr.astype(np.float64)
+        arr = np.asarray(arr).astype(np.float64)
     return arr
 
 

@@ -12,8 +12,10 @@ functions) and by the command line alike:
    ``observe`` method (an observer, e.g. :mod:`ce_cli.core.metrics`) is also told the problem
    (``begin(problem)``) and sees each block's inputs and targets on the worker thread
    (``observe(x, t, start, block)``), its answer handed back in ``block.observed[sink]``;
-4. the pages of a memory-mapped input are handed back to the OS once their rows are done, so the
-   resident size does not grow with the file.
+4. inputs are only sliced a block of rows at a time: a file the readers open
+   (:mod:`ce_cli.readers.rows`) is read block by block, never whole; the pages of an input the
+   caller memory-mapped are handed back to the OS once their rows are done, so the resident size
+   does not grow with the file.
 
 The loss is ``math.fsum`` of the sums of fixed segments of rows (correctly rounded, so
 independent of order): results are identical bit for bit whatever the block size and the number
@@ -62,12 +64,12 @@ def default_workers() -> int:
 
 
 def open_input(a, role: str):
-    """``a`` itself, or a read-only memory map of the ``.npy`` file when ``a`` is a path."""
+    """``a`` itself, or the ``.npy`` file when ``a`` is a path, read by rows on demand."""
     if not isinstance(a, (str, os.PathLike)):
         return a
-    from ..readers import open_npy  # the one .npy reader (imported only for a path)
+    from ..readers import open_rows  # the one .npy reader (imported only for a path)
 
-    return open_npy(a, role)
+    return open_rows(a, role)
 
 
 def run(
@@ -75,7 +77,8 @@ def run(
 ) -> LossResult:
     """Compute the loss of ``spec`` over ``pred`` and ``target``; see :class:`OutputSettings`.
 
-    ``pred`` and ``target`` are array-likes, read-only memory maps or ``.npy`` paths. Besides the
+    ``pred`` and ``target`` are array-likes, read-only memory maps, ``.npy`` paths or arrays
+    read by rows on demand (:mod:`ce_cli.readers.rows`). Besides the
     sinks ``out`` asks for, every block goes to each of ``sinks`` in row order; the gradient is
     computed when ``out.grad`` or ``out.save_grad`` asks for it (``block.grad`` is None
     otherwise), rounded to the saved dtype when it is not also kept in memory. On any exception

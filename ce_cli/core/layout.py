@@ -48,17 +48,23 @@ class Layout:
     # whole arrays, for what is shown (views, never copies) -----------------------------------
 
     def input_view(self, a):
-        """A user-layout input (or gradient) as the canonical layout sees it: a view."""
+        """A user-layout input (or gradient) as the canonical layout sees it: a view (rows
+        read on demand when ``a`` is a file read by rows)."""
         if a is None or not self.moves:
             return a
-        v = np.moveaxis(np.asarray(a), self.class_dim, 1)
-        return v[..., :-1] if self.shift else v
+        return _by_rows(a, self._input_rows)
 
     def target_view(self, t):
         """The user's targets as the canonical layout sees them: a view."""
         if t is None or not self.moves:
             return t
-        v = np.asarray(t)
+        return _by_rows(t, self._target_rows)
+
+    def _input_rows(self, v: np.ndarray) -> np.ndarray:
+        v = np.moveaxis(v, self.class_dim, 1)
+        return v[..., :-1] if self.shift else v
+
+    def _target_rows(self, v: np.ndarray) -> np.ndarray:
         if self.soft:
             v = np.moveaxis(v, self.class_dim, 1)
         return v[..., 1:] if self.shift else v
@@ -134,3 +140,33 @@ class Layout:
         if len(pos) == len(x.shape):  # the position names a class
             pos.insert(self.class_dim, pos.pop(1))
         return tuple(pos)
+
+
+def _by_rows(a, move):
+    """``move`` (a view that keeps the leading dimension) of ``a``: at once for an array, row
+    block by row block for anything else (a file read by rows is never read whole here)."""
+    if isinstance(a, np.ndarray):
+        return move(a)
+    return _MovedRows(a, move)
+
+
+class _MovedRows:
+    """Rows of ``a`` seen through ``move``, read when sliced: ``v[i:j]`` reads rows i..j."""
+
+    def __init__(self, a, move):
+        self._a, self._move = a, move
+        head = move(np.asarray(a[0:0]))
+        self.shape = (len(a),) + tuple(head.shape[1:])
+        self.dtype, self.ndim = head.dtype, len(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        if isinstance(key, slice) and key.step in (None, 1):
+            return self._move(np.asarray(self._a[key]))
+        return np.asarray(self)[key]
+
+    def __array__(self, dtype=None, copy=None):
+        whole = self._move(np.asarray(self._a))
+        return whole if dtype is None else whole.astype(dtype)

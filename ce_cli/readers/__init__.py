@@ -3,7 +3,8 @@
 Formats: ``.npy`` and ``.npz`` (NumPy), ``.csv``, ``.tsv`` and ``.txt`` (tables of numbers),
 ``.json`` and ``.jsonl``/``.ndjson``. :func:`load` reads the predictions and targets of one run
 and returns a :class:`Loaded`; :func:`read_vector` reads the value of ``--weight`` or
-``--pos-weight``; :func:`open_npy` maps one ``.npy`` file.
+``--pos-weight``; :func:`open_rows` opens one ``.npy`` file to be read by rows (:func:`open_npy`
+maps it).
 
 Nothing is ever unpickled (an object array is refused from its header, before its data is
 read), nothing is evaluated, and files are only opened for reading. Every failure is a
@@ -24,13 +25,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import CeLossError
 from ..settings import ReadSettings
 from .jsonfile import MAX_DIMS, read_json, read_jsonl
 from .keys import CLASS_NAME_KEYS, LABEL_COLUMNS, PRED_KEYS, TARGET_KEYS, class_names
 from .messages import file_error
-from .npy import MAX_NPY_HEADER, open_npy, read_npy
+from .npy import MAX_NPY_HEADER, open_npy, open_rows, read_npy
 from .npz import read_npz
-from .request import NPZ_MAP_BYTES, TEXT_PIECE, Part, Request
+from .request import NPZ_BLOCK_BYTES, TEXT_PIECE, Part, Request
+from .rows import Rows
 from .source import FORMATS, KIND, STDIN_NAME, Source, check_format, detect_format, nonempty_stdin
 from .table import read_table
 from .vector import read_vector
@@ -41,14 +44,16 @@ __all__ = [
     "LABEL_COLUMNS",
     "MAX_DIMS",
     "MAX_NPY_HEADER",
-    "NPZ_MAP_BYTES",
+    "NPZ_BLOCK_BYTES",
     "PRED_KEYS",
     "STDIN_NAME",
     "TARGET_KEYS",
     "TEXT_PIECE",
     "Loaded",
     "load",
+    "Rows",
     "open_npy",
+    "open_rows",
     "read_vector",
 ]
 
@@ -57,14 +62,15 @@ __all__ = [
 class Loaded:
     """The arrays of one run and where they came from.
 
-    ``pred`` holds numbers (float64 from text formats; the stored dtype, possibly a read-only
-    ``np.memmap``, from ``.npy``); ``target`` is ``None`` when no target was found; the names are
+    ``pred`` holds numbers (float64 from text formats; the stored dtype from ``.npy`` and
+    ``.npz``, a big one as a :class:`~ce_cli.readers.rows.Rows` read by rows on demand);
+    ``target`` is ``None`` when no target was found; the names are
     the paths as given or ``"<stdin>"``; ``class_names`` comes from a table's header or a
     ``classes`` entry; ``pred_format`` is the format the predictions were read as.
     """
 
-    pred: np.ndarray
-    target: np.ndarray | None
+    pred: np.ndarray | Rows
+    target: np.ndarray | Rows | None
     pred_name: str
     target_name: str | None
     class_names: list[str] | None
@@ -72,7 +78,7 @@ class Loaded:
 
 
 def _read_npy_part(src: Source, fmt: str, req: Request) -> Part:
-    arr = read_npy(src, req.mmap)
+    arr = read_npy(src, req.lazy)
     return Part(target=arr) if req.role == "target" else Part(pred=arr)
 
 
@@ -92,7 +98,7 @@ def load(
     settings: ReadSettings | None = None,
     *,
     stdin=None,
-    mmap: bool = True,
+    lazy: bool = True,
 ) -> Loaded:
     """Read the predictions, and the targets, of one run.
 
@@ -105,6 +111,10 @@ def load(
     (a header name or 0-based index; by default a column named ``label``, ``target``, ``y``,
     ...) of a table. With ``target``, ``target_key``/``target_column`` select within that file.
 
+    ``lazy``: a big ``.npy`` file or ``.npz`` member is read by rows on demand (``a[i:j]``)
+    rather than whole. What is not a regular file is read whole, at most
+    ``settings.max_input_bytes`` bytes of it.
+
     Returns a :class:`Loaded`; ``target`` is ``None`` when the file holds no targets.
     Raises :class:`CeLossError` for anything it cannot read.
 
@@ -114,6 +124,7 @@ def load(
     ((2, 2), [1, 0], ['a', 'b'])
     """
     s = settings if settings is not None else ReadSettings()
+    _check_limit(s.max_input_bytes)
     pf = check_format(s.pred_format, "pred_format")
     tf = check_format(s.target_format, "target_format")
     if pred == "-" and target == "-":
@@ -122,10 +133,10 @@ def load(
             "the predictions and the targets cannot both come from "
             "standard input; expected one of them as a file",
         )
-    psrc, fmt, part = _read_pred(pred, target is None, s, (pf, stdin, mmap))
+    psrc, fmt, part = _read_pred(pred, target is None, s, (pf, stdin, lazy))
     target_arr, target_name = part.target, (psrc.name if part.target is not None else None)
     if target is not None:
-        target_arr, target_name = _read_target(target, part.class_names, s, (tf, stdin, mmap))
+        target_arr, target_name = _read_target(target, part.class_names, s, (tf, stdin, lazy))
     assert part.pred is not None  # every reader gives the predictions file's predictions
     return Loaded(
         pred=part.pred,
@@ -137,9 +148,19 @@ def load(
     )
 
 
+def _check_limit(limit) -> None:
+    if limit is not None and (type(limit) is not int or limit < 1):
+        raise CeLossError(
+            f"must be a whole number of bytes, at least 1; got {limit!r}",
+            input="max_input_bytes",
+            value=limit,
+            expected="at least 1",
+        )
+
+
 def _read_pred(pred: str, own: bool, s: ReadSettings, how: tuple):
     """PRED's source, format and part; ``own``: its targets come from the same file."""
-    given, stdin, mmap = how
+    given, stdin, lazy = how
     psrc, fmt = _open(pred, stdin, given, s, key=s.pred_key, option="pred key", own=own)
     request = Request(
         role="pred",
@@ -147,24 +168,24 @@ def _read_pred(pred: str, own: bool, s: ReadSettings, how: tuple):
         target_key=s.target_key if own else None,
         target_column=s.target_column if own else None,
         own_target=own,
-        mmap=mmap,
+        lazy=lazy,
     )
-    request.piece, request.map_bytes = TEXT_PIECE, NPZ_MAP_BYTES
+    request.piece, request.block_bytes = TEXT_PIECE, NPZ_BLOCK_BYTES
     return psrc, fmt, _READERS[fmt](psrc, fmt, request)
 
 
 def _read_target(target: str, names, s: ReadSettings, how: tuple):
     """TARGET's array and name; string labels are looked up in PRED's class ``names``."""
-    given, stdin, mmap = how
+    given, stdin, lazy = how
     tsrc, tfmt = _open(target, stdin, given, s, key=None, option="", own=True)
     request = Request(
         role="target",
         target_key=s.target_key,
         target_column=s.target_column,
         names=class_names(names),
-        mmap=mmap,
+        lazy=lazy,
     )
-    request.piece, request.map_bytes = TEXT_PIECE, NPZ_MAP_BYTES
+    request.piece, request.block_bytes = TEXT_PIECE, NPZ_BLOCK_BYTES
     return _READERS[tfmt](tsrc, tfmt, request).target, tsrc.name
 
 
@@ -176,7 +197,7 @@ def _open(
     ``key``/``option``: the predictions' key, checked first; ``own``: whether the target key
     and column select in this file.
     """
-    src = Source(spec, stdin)
+    src = Source(spec, stdin, s.max_input_bytes)
     nonempty_stdin(src)
     fmt = detect_format(src, given)
     if key is not None:

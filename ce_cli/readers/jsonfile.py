@@ -82,8 +82,34 @@ def _load(doc_text: str, name: str, hint_lines: bool = False) -> Any:
         raise error_at(
             name, f"line {e.lineno}, column {e.colno}", f"not valid JSON ({e.msg})", hint=hint
         ) from None
-    except ValueError as e:  # e.g. an integer of more than 4300 digits
-        raise file_error(name, f"not valid JSON ({e})") from None
+    except ValueError as e:
+        raise _value_error(name, doc_text, e, None) from None
+
+
+def _value_error(name: str, doc_text: str, e: ValueError, line: int | None) -> Exception:
+    """The error for a ValueError of json.loads: Python's limit on the digits of an integer
+    (4300 by default) says where the integer is, how long it is and what is allowed; anything
+    else quotes the parser. ``line``: the line ``doc_text`` is, in a JSON Lines file."""
+    import re
+    import sys
+
+    limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
+    # an integer, not the digits of a float's fraction or exponent
+    pattern = rf"(?<![0-9.eE+])[0-9]{{{limit + 1},}}(?![0-9.eE])"
+    found = re.search(pattern, doc_text) if limit else None
+    if found is None:
+        return file_error(name, f"not valid JSON ({e})") if line is None else e
+    before = doc_text[: found.start()]
+    row = before.count("\n") + 1 if line is None else line
+    column = found.start() - (before.rfind("\n") + 1) + 1
+    digits = len(found.group())
+    return error_at(
+        name,
+        f"line {row}, column {column}",
+        f"an integer of {digits} digits; expected a number of at most {limit} digits",
+        value=digits,
+        expected=f"at most {limit} digits",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -130,7 +156,10 @@ def _load_lines(lines: list[str], nos: list[int], name: str) -> list:
         except json.JSONDecodeError as e:
             raise error_at(name, at, f"not valid JSON ({e.msg} at column {e.colno})") from None
         except ValueError as e:
-            raise error_at(name, at, f"not valid JSON ({e})") from None
+            err = _value_error(name, lines[i], e, i + 1)
+            if err is e:
+                raise error_at(name, at, f"not valid JSON ({e})") from None
+            raise err from None
     return docs
 
 

@@ -1,5 +1,5 @@
 """``.npy`` files: ONE header reader (NumPy's own, ``numpy.lib.format``, behind ce-loss's
-limits), the dtype and size checks, and the memory map.
+limits), the dtype and size checks, and the data: read by rows on demand, or whole.
 
 NumPy parses the magic string and the header dictionary; ce-loss frames them first (a header
 longer than :data:`MAX_NPY_HEADER` is refused before it is read), then refuses what it cannot
@@ -12,13 +12,14 @@ from __future__ import annotations
 import io
 import math
 import os
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 import numpy as np
 
 from ..errors import CeLossError
 from .messages import file_error
-from .source import NPY_MAGIC, Source, is_pickle, pickle_error
+from .rows import changed_error
+from .source import NPY_MAGIC, Source, is_pickle, os_error, pickle_error
 
 # Longer .npy headers are refused before they are parsed (numpy.load's own default: 10,000).
 MAX_NPY_HEADER = 100_000
@@ -181,9 +182,9 @@ def array_extent(header: Header, have: int, label: str) -> tuple[int, int]:
     return count, nbytes
 
 
-def read_npy(src: Source, mmap: bool) -> np.ndarray:
-    """The array of an .npy source: memory-mapped read-only when ``mmap`` and a regular file,
-    else read."""
+def read_npy(src: Source, lazy: bool) -> Any:
+    """The array of an .npy source: a :class:`~ce_cli.readers.rows.FileRows` read by rows on
+    demand when ``lazy`` and a regular file, else read whole."""
     with src.open() as f:
         h = read_header(f, src.name)
         check_dtype(h.dtype, src.name)
@@ -191,17 +192,17 @@ def read_npy(src: Source, mmap: bool) -> np.ndarray:
         count, nbytes = array_extent(h, total - h.offset, src.name)
         if count == 0:
             return np.empty(h.shape, dtype=h.dtype, order=h.order)
-        if mmap and src.regular and src.path is not None:
+        if lazy and src.regular and src.path is not None:
+            from .rows import FileRows
+
             try:
-                return np.memmap(
-                    src.path, dtype=h.dtype, mode="r", offset=h.offset, shape=h.shape, order=h.order
-                )
-            except (OSError, ValueError):
-                pass  # a file system without mmap: read it instead
+                return FileRows(src.path, src.name, h, h.offset)
+            except OSError as e:
+                raise os_error(src.name, e) from None
         f.seek(h.offset)
         buf = f.read(nbytes)
     if len(buf) != nbytes:
-        raise file_error(src.name, "changed while it was read")
+        raise changed_error(src.name)
     return np.frombuffer(buf, dtype=h.dtype, count=count).reshape(h.shape, order=h.order)
 
 
@@ -211,12 +212,38 @@ def open_npy(path: str | os.PathLike, name: str = "input") -> np.ndarray:
     ``name`` is the role the file plays (``"input"``, ``"target"``...). Raises
     :class:`~ce_cli.errors.CeLossError`, with ``file`` the path, for a file that cannot be
     read or is not an .npy array of real numbers; a file that cannot be mapped (a pipe, a file
-    system without mmap) is read into a read-only array instead.
+    system without mmap) is read into a read-only array instead. (The engine reads a path with
+    :func:`open_rows` instead: a mapped file that shrinks kills the process.)
     """
     try:
-        arr = read_npy(Source(os.fspath(path)), mmap=True)
+        src = Source(os.fspath(path))
+        with src.open() as f:
+            h = read_header(f, src.name)
+            check_dtype(h.dtype, src.name)
+            total = f.seek(0, io.SEEK_END)
+            count, _ = array_extent(h, total - h.offset, src.name)
+        arr = None
+        if count and src.regular and src.path is not None:
+            try:
+                arr = np.memmap(
+                    src.path, dtype=h.dtype, mode="r", offset=h.offset, shape=h.shape, order=h.order
+                )
+            except (OSError, ValueError):
+                pass  # a file system without mmap: read it instead
+        if arr is None:
+            arr = read_npy(src, lazy=False)
     except CeLossError as e:
         e.input = name  # the role of the file, for whoever shows the error
         raise
     arr.flags.writeable = False
     return arr
+
+
+def open_rows(path: str | os.PathLike, name: str = "input") -> Any:
+    """The ``.npy`` file at ``path`` as an array read a block of rows at a time (see
+    :mod:`ce_cli.readers.rows`); a pipe is read whole. Errors as :func:`open_npy`."""
+    try:
+        return read_npy(Source(os.fspath(path)), lazy=True)
+    except CeLossError as e:
+        e.input = name
+        raise

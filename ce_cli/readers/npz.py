@@ -1,9 +1,14 @@
-"""``.npz`` archives: their members, big stored members memory-mapped in place, compressed or
-small ones read (which checks their CRC), class names and string labels among them."""
+"""``.npz`` archives: their members, class names and string labels among them.
+
+Big members are read a block of rows at a time (:mod:`ce_cli.readers.rows`): stored ones in
+place, compressed ones through the decompressor (a member declaring 4 GB of zeros in 17 MB takes
+the memory of a few blocks, not 4 GB); small ones are read whole, which checks their CRC."""
 
 from __future__ import annotations
 
 import io
+import math
+import os
 import struct
 from typing import Any
 
@@ -23,7 +28,7 @@ def read_npz(src: Source, fmt: str, req: Request) -> Part:
     if not src.head(4):
         raise file_error(name, "is empty; expected an .npz archive of arrays")
     part = Part()
-    path = src.path if req.mmap and src.unread else None
+    lazy = src if req.lazy else None
     names = req.names
     with _open_zip(src) as zf:
         members = _members(zf, name)
@@ -33,7 +38,7 @@ def read_npz(src: Source, fmt: str, req: Request) -> Part:
         data_keys = [k for k in members if k != names_key]
         pk, tk = select(members, data_keys, name, "array", req)
         if pk is not None:
-            part.pred = _array(zf, members[pk], pk, name, path=path, map_bytes=req.map_bytes)
+            part.pred = _array(zf, members[pk], pk, name, lazy=lazy, block_bytes=req.block_bytes)
         if req.role == "pred":
             names = None if part.class_names is None else ClassNames(part.class_names)
         if tk is not None:
@@ -43,8 +48,8 @@ def read_npz(src: Source, fmt: str, req: Request) -> Part:
                 tk,
                 name,
                 strings=names is not None,
-                path=None if names is not None else path,
-                map_bytes=req.map_bytes,
+                lazy=None if names is not None else lazy,
+                block_bytes=req.block_bytes,
             )
             if t.dtype.kind in "US":
                 assert names is not None  # strings are read only when there are names
@@ -152,11 +157,11 @@ def _array(
     key: str,
     name: str,
     strings: bool = False,
-    path: str | None = None,
-    map_bytes: int = 0,
-) -> np.ndarray:
-    """One member of an archive; memory-mapped when ``path`` is given and it is stored and at
-    least ``map_bytes`` long."""
+    lazy: Source | None = None,
+    block_bytes: int = 0,
+) -> Any:
+    """One member of an archive; read by rows on demand (:func:`_by_rows`) when ``lazy`` (the
+    archive's source) is given and it holds at least ``block_bytes`` bytes of data."""
     import zipfile
     import zlib
 
@@ -166,9 +171,10 @@ def _array(
             h = read_header(m, label)
             check_dtype(h.dtype, label, strings=strings)
             count, nbytes = array_extent(h, info.file_size - h.offset, label)
-            mapped = _mapped(path, info, h, nbytes, map_bytes) if path is not None else None
-            if mapped is not None:
-                return mapped
+            if lazy is not None and count and h.shape and nbytes >= block_bytes:
+                rows = _by_rows(info, h, label, lazy)
+                if rows is not None:
+                    return rows
             buf = m.read(nbytes)
             if len(buf) != nbytes:
                 raise file_error(label, f"is truncated: {len(buf)} of {nbytes} bytes of data")
@@ -193,21 +199,67 @@ def _array(
     return np.frombuffer(buf, dtype=h.dtype, count=count).reshape(h.shape, order=h.order)
 
 
-def _mapped(path: str, info, h: Header, nbytes: int, map_bytes: int) -> np.ndarray | None:
-    """A big stored member mapped in place, or None to read it instead."""
+def _by_rows(info, h: Header, label: str, src: Source) -> Any:
+    """A big member read a block of rows at a time, or None to read it whole.
+
+    A stored member of an archive file is read in place; a compressed one is decompressed front
+    to back, in C order only (a Fortran-ordered one is read whole, at most the source's limit).
+    """
     import zipfile
 
-    if nbytes < map_bytes or info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 1:
+    from .rows import FileRows, StreamRows
+
+    if info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 1 and src.unread:
+        assert src.path is not None  # a regular file
+        start = _stored_data_start(src.path, info)
+        # a damaged local header may put the data past the archive's end: read it whole then,
+        # which says so
+        if start is not None and start + info.file_size <= os.path.getsize(src.path):
+            try:
+                return FileRows(src.path, src.name, h, start + h.offset)
+            except OSError as e:
+                raise os_error(src.name, e) from None
+    if h.order == "F" and len(h.shape) > 1:
+        nbytes = math.prod(h.shape) * h.dtype.itemsize
+        if nbytes > src.limit:
+            raise file_error(
+                label,
+                f"is a compressed Fortran-ordered array of {nbytes} bytes, which ce-loss would "
+                f"have to hold whole; expected at most {src.limit}",
+                hint="raise {max_input_bytes}, or save the array in C order",
+            )
         return None
-    start = _stored_data_start(path, info)
-    if start is None:
-        return None
-    try:
-        return np.memmap(
-            path, dtype=h.dtype, mode="r", offset=start + h.offset, shape=h.shape, order=h.order
-        )
-    except (OSError, ValueError):
-        return None  # past the end of a damaged file, or no mmap: read it instead
+    archive = _open_zip(src)  # its own handle: it outlives the caller's
+    check = _unchanged(src)
+
+    def reopen():
+        m = archive.open(info)
+        m.read(h.offset)
+        return m
+
+    return StreamRows(label, h, reopen, check)
+
+
+def _unchanged(src: Source):
+    """A check that the archive file keeps the size and time it has now."""
+    from .rows import changed_error
+
+    if not src.unread:
+        return lambda: None
+    assert src.path is not None
+    path, name = src.path, src.name
+    st = os.stat(path)
+    seen = (st.st_size, st.st_mtime_ns)
+
+    def check() -> None:
+        try:
+            now = os.stat(path)
+        except OSError:
+            raise changed_error(name) from None
+        if (now.st_size, now.st_mtime_ns) != seen:
+            raise changed_error(name)
+
+    return check
 
 
 def _stored_data_start(path: str, info) -> int | None:

@@ -9,11 +9,12 @@ from .keys import ClassNames
 # Bytes of a text table parsed at a time: while a piece is parsed, its lines and cells as Python
 # strings take ~15x that (measured: 256 KiB pieces parse as fast as 1 or 16 MiB ones).
 TEXT_PIECE = 1 << 18
-# Stored (uncompressed) .npz members of at least this many bytes, as np.savez writes them, are
-# memory-mapped like an .npy file and streamed block by block; smaller ones, and compressed ones,
-# are read whole, which also checks their CRC. (A mapped member's CRC is not checked: that would
-# mean reading it all once more, 0.16 s per 400 MB here, more than computing its loss.)
-NPZ_MAP_BYTES = 1 << 25
+# .npz members of at least this many bytes are read a block of rows at a time: stored ones (as
+# np.savez writes them) in place like an .npy file, compressed ones through the decompressor,
+# which checks their CRC at the end; smaller ones are read whole, which also checks it. (A stored
+# member's CRC is not checked: that would mean reading it all once more, 0.16 s per 400 MB
+# here, more than computing its loss.)
+NPZ_BLOCK_BYTES = 1 << 25
 
 
 # Plain classes rather than dataclasses: these are made at import time of every command that
@@ -26,8 +27,9 @@ class Request:
     ``role`` is ``"pred"`` (the predictions, and the targets too when ``own_target``),
     ``"target"`` or ``"vector"`` (a --weight file); the keys and column select within it;
     ``names`` are the class names the predictions gave, for a target file's string labels;
-    ``mmap`` allows memory-mapping; ``piece`` is the bytes of text parsed at a time;
-    ``map_bytes`` the size from which a stored .npz member is mapped.
+    ``lazy`` allows reading a big array by rows on demand rather than whole; ``piece`` is the
+    bytes of text parsed at a time; ``block_bytes`` the size from which an .npz member is read
+    by rows.
     """
 
     __slots__ = (
@@ -37,9 +39,9 @@ class Request:
         "target_column",
         "own_target",
         "names",
-        "mmap",
+        "lazy",
         "piece",
-        "map_bytes",
+        "block_bytes",
     )
 
     def __init__(
@@ -51,15 +53,15 @@ class Request:
         target_column: str | int | None = None,
         own_target: bool = False,
         names: ClassNames | None = None,
-        mmap: bool = True,
+        lazy: bool = True,
     ):
         self.role = role
         self.pred_key, self.target_key, self.target_column = pred_key, target_key, target_column
         self.own_target, self.names = own_target, names
-        self.mmap = mmap
-        # text piece and mapping threshold: the package's values at the time of the call
+        self.lazy = lazy
+        # text piece and block threshold: the package's values at the time of the call
         # (tests shrink them), set by load()
-        self.piece, self.map_bytes = TEXT_PIECE, NPZ_MAP_BYTES
+        self.piece, self.block_bytes = TEXT_PIECE, NPZ_BLOCK_BYTES
 
 
 class Part:

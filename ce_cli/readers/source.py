@@ -44,17 +44,22 @@ _BOM = b"\xef\xbb\xbf"
 
 
 class Source:
-    """One input, a path or ``-`` for standard input, whose bytes are read at most once."""
+    """One input, a path or ``-`` for standard input, whose bytes are read at most once.
 
-    def __init__(self, spec: str, stdin=None):
+    What is not a regular file (standard input, a pipe, a device) is read whole into memory,
+    at most ``limit`` bytes of it (None: :func:`default_limit`): ``/dev/zero`` has no end.
+    """
+
+    def __init__(self, spec: str, stdin=None, limit: int | None = None):
         self._data: bytes | None = None
+        self._limit = limit
         spec = os.fspath(spec)
         self.path: str | None
         if spec == "-":
             self.name = STDIN_NAME
             self.path = None
             self.regular = False
-            self._data = _read_stdin(stdin)
+            self._data = _read_stdin(stdin, self.limit)
             return
         self.name = spec
         self.path = spec
@@ -65,6 +70,10 @@ class Source:
         self.regular = stat.S_ISREG(st.st_mode)
 
     @property
+    def limit(self) -> int:
+        return default_limit() if self._limit is None else self._limit
+
+    @property
     def unread(self) -> bool:
         """A regular file not read into memory yet: it can be mapped or opened by path."""
         return self.regular and self._data is None
@@ -73,7 +82,7 @@ class Source:
         if self._data is None:
             try:
                 with open(self._file_path(), "rb") as f:
-                    self._data = f.read()
+                    self._data = f.read() if self.regular else bounded(f, self.name, self.limit)
             except OSError as e:
                 raise os_error(self.name, e) from None
         return self._data
@@ -101,6 +110,52 @@ class Source:
         return self.path
 
 
+# Read from a stream at a time while it is bounded.
+_CHUNK = 1 << 20
+
+
+def default_limit() -> int:
+    """Half the memory available now (the bytes read are joined into one copy), at least
+    64 MiB; 8 GiB where the system does not say."""
+    avail = None
+    try:
+        with open("/proc/meminfo", "rb") as f:
+            for line in f:
+                if line.startswith(b"MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            avail = 16 << 30
+    return max(64 << 20, avail // 2)
+
+
+def bounded(f, name: str, limit: int) -> bytes:
+    """All of the stream ``f``, or an error once it holds more than ``limit`` bytes."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = f.read(min(_CHUNK, limit + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        if isinstance(chunk, str):
+            chunk = chunk.encode("utf-8", "surrogateescape")
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise file_error(
+                name,
+                f"holds more than {limit} bytes, the most ce-loss reads from a stream "
+                "(standard input, a pipe or a device)",
+                hint="raise {max_input_bytes}, or save the data to a file",
+                value=limit,
+            )
+
+
 def os_error(name: str, e: OSError) -> CeLossError:
     """The error for a file the system would not read."""
     if isinstance(e, (FileNotFoundError, NotADirectoryError)):
@@ -121,7 +176,7 @@ def _stat(path: str) -> os.stat_result:
         raise file_error(path, "is not a usable file name") from None
 
 
-def _read_stdin(stdin) -> bytes:
+def _read_stdin(stdin, limit: int) -> bytes:
     if stdin is None:
         stdin = sys.stdin
         if stdin is None:
@@ -138,12 +193,9 @@ def _read_stdin(stdin) -> bytes:
             hint="ce-loss compute - < logits.csv",
         )
     try:
-        data = stdin.read()
+        return bounded(stdin, STDIN_NAME, limit)
     except OSError as e:
         raise file_error(STDIN_NAME, f"cannot read standard input ({e})") from None
-    if isinstance(data, str):
-        data = data.encode("utf-8", "surrogateescape")
-    return data
 
 
 def nonempty_stdin(src: Source) -> None:

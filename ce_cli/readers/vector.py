@@ -77,10 +77,10 @@ def _error(option: str, what: str, hint: str | None = None) -> CeLossError:
 def _vector_file(path: str) -> np.ndarray:
     src = Source(path)
     fmt = detect_format(src, None)
-    req = Request(role="vector", mmap=False)
+    req = Request(role="vector", lazy=False)
     arr: np.ndarray | None
     if fmt == "npy":
-        arr = read_npy(src, mmap=False)
+        arr = read_npy(src, lazy=False)
     elif fmt in ("csv", "tsv"):
         arr = read_table(src, fmt, req).pred
         if arr is not None and arr.ndim == 2:

@@ -92,18 +92,17 @@ def to_csv(report: Report) -> str:
     else:
         cols.append(["0"])
     header = list(idx_names)
-    t = np.asarray(report.target)
+    t = _blocks(report.target, p.target_shape)
     if p.categorical and not p.soft:
         header.append("target")
-        tv = t.reshape(-1)
-        cols.append([str(int(v)) for v in tv])
+        cols.append([str(int(v)) for b in t for v in b.reshape(-1)])
     elif p.categorical:
         header.append("target_top_class")
-        ts = np.moveaxis(t.reshape(p.target_shape), 1, -1).reshape(-1, p.n_classes)
-        cols.append([str(int(v)) for v in np.argmax(ts, axis=1)])
+        top = (np.argmax(np.moveaxis(b, 1, -1).reshape(-1, p.n_classes), axis=1) for b in t)
+        cols.append([str(int(v)) for b in top for v in b])
     else:
         header.append("target")
-        cols.append([fnum(v) for v in t.reshape(-1)])
+        cols.append([fnum(v) for b in t for v in b.reshape(-1)])
     header.append("loss")
     cols.append([fnum(v) for v in pe])
     if report.show_grad and r.grad is not None:
@@ -127,6 +126,16 @@ def to_csv(report: Report) -> str:
     for i in range(n):
         buf.write(",".join(col[i] for col in cols) + "\n")
     return buf.getvalue()
+
+
+def _blocks(a, shape: tuple, rows: int = 1 << 12):
+    """``a`` seen with ``shape``, a block of rows at a time: a big target file read by rows on
+    demand is never read whole."""
+    if np.ndim(a) != len(shape):  # () as (1,): one row anyway
+        yield np.asarray(a).reshape(shape)
+        return
+    for start in range(0, shape[0], rows):
+        yield np.asarray(a[start : start + rows])
 
 
 def _csv_cell(s: str) -> str:

@@ -27,11 +27,24 @@ def _class_label(report: Report, c: int) -> str:
     return str(c)
 
 
+def _row_of(a, n: int, shape: tuple) -> np.ndarray:
+    """Row ``n`` of ``a`` seen with ``shape``; only that row is read (``a`` may be a big file
+    read by rows on demand)."""
+    if np.ndim(a) == len(shape):
+        return np.asarray(a[n : n + 1]).reshape(shape[1:])
+    return np.asarray(a).reshape(shape)[n]  # (C,) as (1, C), () as (1,): one row anyway
+
+
+def _element(a, f: int, shape: tuple) -> float:
+    """Element ``f`` of ``a`` flattened, ``shape`` as the problem sees ``a``."""
+    inner = max(1, math.prod(shape[1:]))
+    return float(_row_of(a, int(f) // inner, shape).reshape(-1)[int(f) % inner])
+
+
 def _row_scores(report: Report, pos: tuple) -> np.ndarray:
     """The class scores of one categorical sample at ``pos`` (an index into out_shape)."""
-    x = np.asarray(report.pred).reshape(report.problem.input_shape)
-    n = pos[0] if pos else 0
-    return np.asarray(x[(n, slice(None)) + tuple(pos[1:])], dtype=np.float64)
+    x = _row_of(report.pred, pos[0] if pos else 0, report.problem.input_shape)
+    return np.asarray(x[(slice(None),) + tuple(pos[1:])], dtype=np.float64)
 
 
 def _probabilities(report: Report, scores: np.ndarray) -> np.ndarray:
@@ -44,16 +57,20 @@ def _probabilities(report: Report, scores: np.ndarray) -> np.ndarray:
     return scores
 
 
-def _sample(report: Report, f: int, pos: tuple, t: np.ndarray):
+def _sample(report: Report, f: int, pos: tuple, t):
     """The scores and target of the sample at flat position ``f`` (``pos``), from the report's
     arrays: class scores and a class index (or probabilities) for ce/nll, numbers for bce."""
     p = report.problem
     if not p.categorical:
-        return float(np.asarray(report.pred).reshape(-1)[f]), float(t.reshape(-1)[f])
+        return _element(report.pred, f, p.input_shape), _element(t, f, p.target_shape)
     if p.soft:
-        where = (pos[0] if pos else 0, slice(None)) + tuple(pos[1:])
-        return _row_scores(report, pos), np.asarray(t.reshape(p.target_shape)[where], np.float64)
-    return _row_scores(report, pos), int(t.reshape(-1)[f]) if t.ndim else int(t)
+        row = _row_of(t, pos[0] if pos else 0, p.target_shape)
+        return _row_scores(report, pos), np.asarray(
+            row[(slice(None),) + tuple(pos[1:])], np.float64
+        )
+    if not np.ndim(t):
+        return _row_scores(report, pos), int(np.asarray(t))
+    return _row_scores(report, pos), int(_element(t, f, p.target_shape))
 
 
 def _row(report: Report, pos: tuple, loss: float, scores, target) -> dict:
@@ -94,7 +111,7 @@ def per_element_rows(report: Report, flat: np.ndarray, losses=None, samples=None
     """
     if losses is None:
         losses = report.per_element_at(flat)
-    t = np.asarray(report.target)
+    t = report.target  # read a row at a time, never whole
     rows = []
     for i, (f, pos) in enumerate(zip(flat, _positions(report, flat), strict=True)):
         scores, target = (

@@ -58,13 +58,16 @@ def stdin(data) -> io.BytesIO:
 # .npy
 
 
-def test_npy_is_memory_mapped_read_only(tmp_path):
+def test_npy_is_read_by_rows_on_demand(tmp_path):
     x = np.arange(12.0).reshape(4, 3)
     p = put(tmp_path, "x.npy", npy_bytes(x))
     r = load(p)
     assert isinstance(r, Loaded)
-    assert isinstance(r.pred, np.memmap) and not r.pred.flags.writeable
+    assert isinstance(r.pred, readers.Rows) and not isinstance(r.pred, np.ndarray)
     assert np.array_equal(r.pred, x)
+    rows = r.pred[1:3]  # a fresh array: nothing the caller does to it reaches the file
+    assert type(rows) is np.ndarray and rows.flags.writeable and np.array_equal(rows, x[1:3])
+    assert np.array_equal(r.pred[2], x[2]) and np.array_equal(r.pred[-1, 1:], x[-1, 1:])
     assert (r.target, r.pred_name, r.target_name, r.class_names, r.pred_format) == (
         None,
         p,
@@ -76,7 +79,7 @@ def test_npy_is_memory_mapped_read_only(tmp_path):
 
 def test_npy_without_mmap_and_with_target(tmp_path):
     x, t = np.arange(6.0).reshape(2, 3), np.array([2, 0])
-    r = load(put(tmp_path, "x.npy", npy_bytes(x)), put(tmp_path, "t.npy", npy_bytes(t)), mmap=False)
+    r = load(put(tmp_path, "x.npy", npy_bytes(x)), put(tmp_path, "t.npy", npy_bytes(t)), lazy=False)
     assert not isinstance(r.pred, np.memmap)
     assert np.array_equal(r.pred, x) and r.target.tolist() == [2, 0]
     assert r.target_name.endswith("t.npy")
@@ -94,8 +97,8 @@ def test_npy_without_mmap_and_with_target(tmp_path):
     ],
 )
 def test_npy_dtypes_orders_and_shapes(tmp_path, arr):
-    for mmap in (True, False):
-        r = load(put(tmp_path, "a.npy", npy_bytes(arr)), mmap=mmap)
+    for lazy in (True, False):
+        r = load(put(tmp_path, "a.npy", npy_bytes(arr)), lazy=lazy)
         assert r.pred.shape == arr.shape and r.pred.dtype == arr.dtype
         assert np.array_equal(r.pred, arr)
 
@@ -144,12 +147,12 @@ def test_npy_enormous_header_shape_is_an_error_not_memory_error(tmp_path):
         b, {"descr": "<f8", "fortran_order": False, "shape": (10**12, 10**6)}
     )
     p = put(tmp_path, "huge.npy", b.getvalue() + bytes(16))
-    for mmap in (True, False):
+    for lazy in (True, False):
         fails(
             f"{p} is truncated: its header promises shape (1000000000000, 1000000) of float64 "
             "(8000000000000000000 bytes of data) but only 16 bytes follow",
             p,
-            mmap=mmap,
+            lazy=lazy,
         )
 
 
@@ -256,9 +259,10 @@ def test_npy_header_versions_and_limits(tmp_path):
             data=np.arange(6, dtype="<i4").tobytes(),
         ),
     )
-    for mmap in (True, False):
-        r = load(p, mmap=mmap)
-        assert r.pred.tolist() == [[0, 2, 4], [1, 3, 5]] and r.pred.flags.f_contiguous
+    for lazy in (True, False):
+        r = load(p, lazy=lazy)
+        assert r.pred.tolist() == [[0, 2, 4], [1, 3, 5]]
+        assert np.asarray(r.pred).flags.f_contiguous
 
 
 def test_npz_member_with_damaged_header(tmp_path):
@@ -447,8 +451,8 @@ def test_npz_errors(tmp_path):
         load(p)
 
 
-def test_big_stored_npz_members_are_memory_mapped(tmp_path, monkeypatch):
-    monkeypatch.setattr(readers, "NPZ_MAP_BYTES", 1000)
+def test_big_npz_members_are_read_by_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "NPZ_BLOCK_BYTES", 1000)
     rng = np.random.default_rng(2)
     x = rng.standard_normal((300, 7)).astype(np.float32)
     t = rng.integers(0, 7, 300)
@@ -456,28 +460,31 @@ def test_big_stored_npz_members_are_memory_mapped(tmp_path, monkeypatch):
     # members at odd offsets: the names move every member's data by a few bytes
     p = put(tmp_path, "m.npz", npz_bytes(a=np.zeros(3), logits_x=x, labels=t, odd=x64f))
     r = load(p, settings=ReadSettings(pred_key="logits_x", target_key="labels"))
-    assert isinstance(r.pred, np.memmap) and isinstance(r.target, np.memmap)
+    assert isinstance(r.pred, readers.Rows) and isinstance(r.target, readers.Rows)
     assert np.array_equal(r.pred, x) and np.array_equal(r.target, t)
     assert r.pred.dtype == x.dtype and r.target.dtype == t.dtype
+    assert np.array_equal(r.pred[17:40], x[17:40])
     r = load(p, settings=ReadSettings(pred_key="odd", target_key="labels"))
-    assert isinstance(r.pred, np.memmap) and r.pred.flags.f_contiguous
-    assert np.array_equal(r.pred, x64f)
-    # small members, compressed members and standard input are read whole (CRC checked)
+    assert isinstance(r.pred, readers.Rows) and r.pred.order == "F"
+    assert np.array_equal(r.pred, x64f) and np.array_equal(r.pred[3:11], x64f[3:11])
+    # small members are read whole (CRC checked)
     r = load(p, settings=ReadSettings(pred_key="a", target_key="labels"))
-    assert not isinstance(r.pred, np.memmap)
+    assert type(r.pred) is np.ndarray
+    # compressed members and standard input's are decompressed a block at a time
     q = put(tmp_path, "c.npz", npz_bytes(compressed=True, logits=x, labels=t))
     r = load(q)
-    assert not isinstance(r.pred, np.memmap) and np.array_equal(r.pred, x)
+    assert isinstance(r.pred, readers.Rows) and np.array_equal(r.pred, x)
+    assert np.array_equal(r.pred[100:150], x[100:150]) and np.array_equal(r.pred[:5], x[:5])
     r = load("-", stdin=stdin(npz_bytes(logits=x, labels=t)))
-    assert not isinstance(r.pred, np.memmap) and np.array_equal(r.pred, x)
-    # the file is only read: mapping it changes nothing
+    assert isinstance(r.pred, readers.Rows) and np.array_equal(r.pred, x)
+    # the file is only read: reading it changes nothing
     before = Path(p).read_bytes()
     load(p, settings=ReadSettings(pred_key="logits_x", target_key="labels")).pred[:1].sum()
     assert Path(p).read_bytes() == before
 
 
 def test_a_damaged_local_header_of_a_big_member_is_a_clean_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(readers, "NPZ_MAP_BYTES", 1000)
+    monkeypatch.setattr(readers, "NPZ_BLOCK_BYTES", 1000)
     raw = bytearray(npz_bytes(logits=np.ones((300, 7)), labels=np.zeros(300, dtype=np.int64)))
     # a local header whose extra field claims 60,000 bytes: its data would lie past the end
     i = raw.index(b"PK\x03\x04")
@@ -1000,7 +1007,7 @@ def test_input_files_are_not_modified(tmp_path):
     before = {p: Path(p).read_bytes() for p in paths}
     for p in paths:
         r = load(p)
-        assert not r.pred.flags.writeable or not isinstance(r.pred, np.memmap)
+        np.asarray(r.pred)[:1].sum()
     assert before == {p: Path(p).read_bytes() for p in paths}
 
 

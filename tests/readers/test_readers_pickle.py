@@ -64,11 +64,11 @@ def test_payload_is_live(tmp_path, marker):
 def test_object_npy(tmp_path, marker):
     p = tmp_path / "logits.npy"
     p.write_bytes(npy_with_objects(marker))
-    for mmap in (True, False):
+    for lazy in (True, False):
         e = refused(
             marker,
             str(p),
-            mmap=mmap,
+            lazy=lazy,
             match=re.escape(
                 f"{p} holds Python objects (dtype object), which could only be read by "
                 "unpickling; ce-loss never unpickles data"
