@@ -28,6 +28,11 @@ LIBRARY_NAMES: Mapping[str, str] = {
     "reduction": "reduction",
     "workers": "workers",
     "grad_dtype": "grad_dtype",
+    # how tables are read
+    "encoding": "encoding",
+    "decimal": "decimal",
+    "index_col": "index_col",
+    "no_index_col": "index_col=False",
 }
 
 

@@ -70,7 +70,7 @@ def run(
         saved=saved,
         preview=preview,
     )
-    report.warnings = warnings_for(report)
+    report.warnings = data.warnings + warnings_for(report)
     return report
 
 

@@ -43,13 +43,23 @@ class LossSpec:
 
 @dataclass(frozen=True)
 class ReadSettings:
-    """How the inputs are read: explicit formats, array keys and the label column."""
+    """How the inputs are read: explicit formats, array keys and the label column.
+
+    Tables (CSV/TSV) also take: ``index_col`` True to skip their first column as a row index,
+    False to score it, None to decide from the file (an empty first header cell, ``Unnamed: 0``,
+    a header one cell short); ``decimal`` the decimal mark ("." or ","; None: "." unless the
+    cells are separated by semicolons or tabs and hold decimal commas); ``encoding`` the text's
+    encoding (None: UTF-8, or UTF-16 when the file starts with its byte-order mark).
+    """
 
     pred_format: str | None = None
     target_format: str | None = None
     pred_key: str | None = None
     target_key: str | None = None
     target_column: str | int | None = None
+    index_col: bool | None = None
+    decimal: str | None = None
+    encoding: str | None = None
 
 
 @dataclass(frozen=True)

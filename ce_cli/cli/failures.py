@@ -25,6 +25,10 @@ OPTION_NAMES = {
     "loss": "--loss",
     "input_kind": "--input",
     "reduction": "--reduction",
+    "encoding": "--encoding",
+    "decimal": "--decimal",
+    "index_col": "--index-col",
+    "no_index_col": "--no-index-col",
 }
 
 

@@ -20,7 +20,7 @@ are imported when a file needs them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -60,7 +60,9 @@ class Loaded:
     ``pred`` holds numbers (float64 from text formats; the stored dtype, possibly a read-only
     ``np.memmap``, from ``.npy``); ``target`` is ``None`` when no target was found; the names are
     the paths as given or ``"<stdin>"``; ``class_names`` comes from a table's header or a
-    ``classes`` entry; ``pred_format`` is the format the predictions were read as.
+    ``classes`` entry; ``pred_format`` is the format the predictions were read as;
+    ``warnings`` say how a file was read when that may not be what was meant (a row index
+    skipped).
     """
 
     pred: np.ndarray
@@ -69,6 +71,7 @@ class Loaded:
     target_name: str | None
     class_names: list[str] | None
     pred_format: str
+    warnings: list[str] = field(default_factory=list)
 
 
 def _read_npy_part(src: Source, fmt: str, req: Request) -> Part:
@@ -124,8 +127,11 @@ def load(
         )
     psrc, fmt, part = _read_pred(pred, target is None, s, (pf, stdin, mmap))
     target_arr, target_name = part.target, (psrc.name if part.target is not None else None)
+    notes = list(part.notes)
     if target is not None:
-        target_arr, target_name = _read_target(target, part.class_names, s, (tf, stdin, mmap))
+        tpart, target_name = _read_target(target, part.class_names, s, (tf, stdin, mmap))
+        target_arr = tpart.target
+        notes += tpart.notes
     assert part.pred is not None  # every reader gives the predictions file's predictions
     return Loaded(
         pred=part.pred,
@@ -134,6 +140,7 @@ def load(
         target_name=target_name,
         class_names=part.class_names,
         pred_format=fmt,
+        warnings=notes,
     )
 
 
@@ -148,13 +155,14 @@ def _read_pred(pred: str, own: bool, s: ReadSettings, how: tuple):
         target_column=s.target_column if own else None,
         own_target=own,
         mmap=mmap,
+        read=s,
     )
     request.piece, request.map_bytes = TEXT_PIECE, NPZ_MAP_BYTES
     return psrc, fmt, _READERS[fmt](psrc, fmt, request)
 
 
 def _read_target(target: str, names, s: ReadSettings, how: tuple):
-    """TARGET's array and name; string labels are looked up in PRED's class ``names``."""
+    """TARGET's part and name; string labels are looked up in PRED's class ``names``."""
     given, stdin, mmap = how
     tsrc, tfmt = _open(target, stdin, given, s, key=None, option="", own=True)
     request = Request(
@@ -163,9 +171,10 @@ def _read_target(target: str, names, s: ReadSettings, how: tuple):
         target_column=s.target_column,
         names=class_names(names),
         mmap=mmap,
+        read=s,
     )
     request.piece, request.map_bytes = TEXT_PIECE, NPZ_MAP_BYTES
-    return _READERS[tfmt](tsrc, tfmt, request).target, tsrc.name
+    return _READERS[tfmt](tsrc, tfmt, request), tsrc.name
 
 
 def _open(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..settings import ReadSettings
 from .keys import ClassNames
 
 # Bytes of a text table parsed at a time: while a piece is parsed, its lines and cells as Python
@@ -27,7 +28,8 @@ class Request:
     ``"target"`` or ``"vector"`` (a --weight file); the keys and column select within it;
     ``names`` are the class names the predictions gave, for a target file's string labels;
     ``mmap`` allows memory-mapping; ``piece`` is the bytes of text parsed at a time;
-    ``map_bytes`` the size from which a stored .npz member is mapped.
+    ``map_bytes`` the size from which a stored .npz member is mapped; ``read`` the run's
+    :class:`~ce_cli.settings.ReadSettings`.
     """
 
     __slots__ = (
@@ -40,6 +42,7 @@ class Request:
         "mmap",
         "piece",
         "map_bytes",
+        "read",
     )
 
     def __init__(
@@ -52,6 +55,7 @@ class Request:
         own_target: bool = False,
         names: ClassNames | None = None,
         mmap: bool = True,
+        read: ReadSettings | None = None,
     ):
         self.role = role
         self.pred_key, self.target_key, self.target_column = pred_key, target_key, target_column
@@ -60,12 +64,14 @@ class Request:
         # text piece and mapping threshold: the package's values at the time of the call
         # (tests shrink them), set by load()
         self.piece, self.map_bytes = TEXT_PIECE, NPZ_MAP_BYTES
+        # the run's read settings, whole (tables read index_col, decimal and encoding)
+        self.read = read if read is not None else ReadSettings()
 
 
 class Part:
-    """What one file contributed."""
+    """What one file contributed; ``notes``: warnings about how it was read."""
 
-    __slots__ = ("pred", "target", "class_names")
+    __slots__ = ("pred", "target", "class_names", "notes")
 
     def __init__(
         self,
@@ -74,3 +80,4 @@ class Part:
         class_names: list[str] | None = None,
     ):
         self.pred, self.target, self.class_names = pred, target, class_names
+        self.notes: list[str] = []

@@ -103,7 +103,9 @@ def corpus() -> dict[str, bytes]:
     f["ragged.csv"] = b"1.0,2.0,3.0\n4.0,5.0,6.0\n7.0,8.0\n"
     f["garbage.csv"] = bytes(range(256)) * 2
     f["latin1.csv"] = "x,y\n1.0,2.0\n3.0,4.0\n\u00e9t\u00e9,5.0\n".encode("latin-1")
-    f["utf16.csv"] = "1.0,2.0\n3.0,4.0\n".encode("utf-16")
+    # UTF-16 with its byte-order mark is read (issue 13); cut in the middle of a character it
+    # is not text
+    f["utf16.csv"] = "1.0,2.0\n3.0,4.0\n".encode("utf-16") + b"\x00"
     f["nul.csv"] = b"1.0,2.0\n3.0,\x004.0\n"
     f["non_numeric.tsv"] = b"1.0\t2.0\n3.0\tfour\n"
     f["header_only.csv"] = b"cat,dog,label\n"
