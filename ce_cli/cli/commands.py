@@ -23,11 +23,14 @@ from .options import (
     CheckReductionOpt,
     ComputeFormatOpt,
     DebugOpt,
+    DecimalOpt,
+    EncodingOpt,
     ExpectOpt,
     Format,
     GradDtypeOpt,
     GradOpt,
     IgnoreOpt,
+    IndexColOpt,
     InputKind,
     InputOpt,
     Loss,
@@ -109,13 +112,20 @@ def _spec(
     )
 
 
-def _read(pred_format, target_format, pred_key, target_key, target_column) -> ReadSettings:
+def _read(
+    pred_format, target_format, pred_key, target_key, target_column, table=(None, None, None)
+) -> ReadSettings:
+    """The read settings; ``table``: --index-col, --decimal and --encoding."""
+    index_col, decimal, encoding = table
     return ReadSettings(
         pred_format=pred_format.value if pred_format else None,
         target_format=target_format.value if target_format else None,
         pred_key=pred_key,
         target_key=target_key,
         target_column=target_column,
+        index_col=index_col,
+        decimal=decimal,
+        encoding=encoding,
     )
 
 
@@ -180,6 +190,9 @@ def compute(
     pred_key: PredKeyOpt = None,
     target_key: TargetKeyOpt = None,
     target_column: TargetColumnOpt = None,
+    index_col: IndexColOpt = None,
+    decimal: DecimalOpt = None,
+    encoding: EncodingOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -210,7 +223,14 @@ def compute(
             workers=threads,
         )
         view = View(per_sample=per_sample, grad=grad, whole=fmt is not Format.table)
-        read = _read(pred_format, target_format, pred_key, target_key, target_column)
+        read = _read(
+            pred_format,
+            target_format,
+            pred_key,
+            target_key,
+            target_column,
+            (index_col, decimal, encoding),
+        )
         _render(_run(pred, target, spec, read, out, view, quiet), fmt)
 
 
@@ -237,6 +257,9 @@ def check(
     pred_key: PredKeyOpt = None,
     target_key: TargetKeyOpt = None,
     target_column: TargetColumnOpt = None,
+    index_col: IndexColOpt = None,
+    decimal: DecimalOpt = None,
+    encoding: EncodingOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -261,7 +284,14 @@ def check(
         if rtol < 0 or atol < 0:
             raise CeLossError(f"--rtol and --atol must be >= 0; got {rtol} and {atol}")
         spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
-        read = _read(pred_format, target_format, pred_key, target_key, target_column)
+        read = _read(
+            pred_format,
+            target_format,
+            pred_key,
+            target_key,
+            target_column,
+            (index_col, decimal, encoding),
+        )
         report = _run(pred, target, spec, read, OutputSettings(workers=threads), View(), quiet)
         from .. import render
         from ..verdict import judge

@@ -52,8 +52,8 @@ def delimiter(first: str, second: str | None, fmt: str) -> str | None:
 
 
 def _semicolon_cells(line: str) -> bool:
-    """Whether splitting at semicolons leaves no comma but decimal commas (in numbers)."""
-    return all("," not in c or _DECIMAL_COMMA.match(c) for c in line.split(";"))
+    """Whether splitting at semicolons leaves at most one comma a cell (a decimal comma)."""
+    return all(c.count(",") <= 1 for c in line.split(";"))
 
 
 def decimal_comma(given: str | None, delim: str | None, sample: Sequence[str]) -> bool:

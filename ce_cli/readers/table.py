@@ -85,16 +85,7 @@ def _shape_of(name: str, fmt: str, req: Request, first_lines: tuple):
     trailing = dialect.trailing_separator(first, second[0] if second else None, delim)
     head = _cells(_cut(first, delim, trailing), delim, name, first_no)
     cells2 = _cells(_cut(second[0], delim, trailing), delim, name, second[1]) if second else None
-    header = (
-        _header_row(head, None, None)
-        or dialect.numbers_header(head, cells2)
-        or (given_sep is not None and not all(map(_is_number, head)))
-    )
-    off, short, why = dialect.index_column(head, header, cells2, rs.index_col)
-    body = head if short else head[off:]
-    label_idx, header = _layout(body, name, first_no, req, header if off else None)
-    full = len(body) + off
-    decimal = dialect.decimal_comma(rs.decimal, delim, (cells2 or head)[off:])
+    decimal = dialect.decimal_comma(rs.decimal, delim, head + (cells2 or []))
     if decimal and delim == ",":
         raise error_at(
             name,
@@ -102,17 +93,27 @@ def _shape_of(name: str, fmt: str, req: Request, first_lines: tuple):
             "cells separated by commas cannot have decimal commas too",
             hint="separate the cells by semicolons or tabs, or give {decimal} .",
         )
+    as_read = [h.replace(",", ".") for h in head] if decimal else head
+    header = _header_row(as_read, None, None)
+    # a header that only the dialect tells from data: pandas' 0,1,2 or one after a sep= line
+    known = dialect.numbers_header(head, cells2) or (
+        given_sep is not None and not all(map(_is_number, as_read))
+    )
+    off, short, why = dialect.index_column(head, header or known, cells2, rs.index_col)
+    body = head if short else head[off:]
+    decide = True if known else (header if off else None)
+    label_idx, header = _layout(
+        [h.replace(",", ".") for h in body] if decimal else body, name, first_no, req, decide
+    )
+    full = len(body) + off
     names = [h.strip() for h in body] if header else None
     table = _Table(name, delim, full, label_idx, first_no, names, req.names)
     table.off, table.trailing, table.decimal = off, trailing, decimal
     table.like_no = second[1] if short and second else first_no
     notes = []
     if off and why != "as asked":
-        what = f"{head[0].strip()!r}" if head[0].strip() and not short else "its row names"
-        notes.append(
-            f"{name}: skipped column 1 ({what}) as a row index: {why}; "
-            "--no-index-col scores it"
-        )
+        notes.append(f"{name}: column 1 is a row index ({why}), so it was skipped; "
+                     "--no-index-col scores it")
     return table, header, notes
 
 
