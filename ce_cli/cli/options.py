@@ -51,6 +51,8 @@ class FileFormat(str, Enum):
     tsv = "tsv"
     json = "json"
     jsonl = "jsonl"
+    parquet = "parquet"
+    feather = "feather"
 
 
 _IO = "Input files"

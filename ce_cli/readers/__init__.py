@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..settings import ReadSettings
+from .arrow import read_arrow
+from .compressed import decompressed
 from .jsonfile import MAX_DIMS, read_json, read_jsonl
 from .keys import CLASS_NAME_KEYS, LABEL_COLUMNS, PRED_KEYS, TARGET_KEYS, class_names
 from .messages import file_error
@@ -86,6 +88,8 @@ _READERS = {
     "tsv": read_table,
     "json": read_json,
     "jsonl": read_jsonl,
+    "parquet": read_arrow,
+    "feather": read_arrow,
 }
 
 
@@ -187,6 +191,7 @@ def _open(
     """
     src = Source(spec, stdin)
     nonempty_stdin(src)
+    src = decompressed(src)
     fmt = detect_format(src, given)
     if key is not None:
         _check_applies(src.name, fmt, key=key, key_option=option)
@@ -205,7 +210,7 @@ def _check_applies(
     key_option: str = "",
     column: str | int | None = None,
 ) -> None:
-    if key is not None and fmt not in ("npz", "json", "jsonl"):
+    if key is not None and fmt not in ("npz", "json", "jsonl", "parquet", "feather"):
         raise file_error(
             name,
             f"is {KIND[fmt]}, which has no named arrays; "

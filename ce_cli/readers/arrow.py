@@ -1,0 +1,196 @@
+"""Parquet and Feather/Arrow IPC files (``.parquet``, ``.feather``, ``.arrow``) via pyarrow, read
+a row group or record batch at a time (``pip install 'ce-loss[arrow]'``).
+
+The predictions are one list (or fixed-size list) column, as Hugging Face ``datasets`` writes
+them, or one numeric column per class; the targets an integer, boolean or string (class name)
+column. Columns are chosen by ``--pred-key``/``--target-key``, else by the conventional names
+(``logits``, ``label``, ...); without a conventional predictions column, every numeric column
+but the targets is a class, named by its column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from .keys import ClassNames, select
+from .messages import file_error
+from .request import Part, Request
+from .source import Source
+
+PARQUET_MAGIC = b"PAR1"
+ARROW_MAGIC = b"ARROW1"
+
+
+def _pyarrow(name: str):
+    try:
+        import pyarrow as pa
+    except ImportError:
+        raise file_error(
+            name,
+            "is a Parquet or Arrow file, and pyarrow is not installed",
+            hint="pip install 'ce-loss[arrow]'",
+        ) from None
+    return pa
+
+
+def _batches(src: Source, fmt: str) -> tuple[object, Iterator]:
+    """(schema, record batches) of the file, one row group or IPC batch at a time."""
+    pa = _pyarrow(src.name)
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            pf = pq.ParquetFile(src.open())
+            return pf.schema_arrow, pf.iter_batches()
+        import pyarrow.ipc as ipc
+
+        f = src.open()
+        if src.head(6) == ARROW_MAGIC:
+            r = ipc.open_file(f)
+            return r.schema, (r.get_batch(i) for i in range(r.num_record_batches))
+        s = ipc.open_stream(f)
+        return s.schema, iter(s)
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise file_error(src.name, f"cannot be read as {fmt} ({e})") from None
+
+
+def read_arrow(src: Source, fmt: str, req: Request) -> Part:
+    """The predictions and/or targets of a Parquet or Feather/Arrow IPC file."""
+    pa = _pyarrow(src.name)
+    schema, batches = _batches(src, fmt)
+    columns = list(schema.names)  # type: ignore[attr-defined]
+    numeric = [c for c in columns if _numeric(pa, schema.field(c).type)]  # type: ignore[attr-defined]
+    part = Part()
+    pcols, tk = _choose(columns, numeric, src.name, req)
+    names = req.names
+    if pcols is not None and len(pcols) > 1:
+        part.class_names = list(pcols)
+        names = ClassNames(pcols)
+    preds: list[np.ndarray] = []
+    targets: list[np.ndarray] = []
+    try:
+        for b in batches:
+            if pcols is not None:
+                preds.append(_values(pa, b, pcols, src.name))
+            if tk is not None:
+                targets.append(_targets(pa, b.column(tk), names, src.name, tk))
+    except pa.ArrowException as e:
+        raise file_error(src.name, f"cannot be read as {fmt} ({e})") from None
+    if pcols is not None:
+        part.pred = _stack(preds, src.name)
+    if tk is not None:
+        part.target = _stack(targets, src.name)
+    return part
+
+
+def _numeric(pa, t) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t)
+
+
+def _choose(columns: list[str], numeric: list[str], name: str, req: Request):
+    """(prediction columns or None, target column or None): a key's column, else one numeric
+    column per class when no column has a conventional predictions name."""
+    from .keys import PRED_KEYS
+
+    per_class = (
+        req.role == "pred"
+        and req.pred_key is None
+        and not any(k in columns for k in PRED_KEYS)
+        and len(numeric) > 1
+    )
+    if per_class:
+        tk = _target_only(columns, req)
+        return [c for c in numeric if c != tk], tk
+    pk, tk = select(columns, columns, name, "column", req)
+    return ([pk] if pk is not None else None), tk
+
+
+def _target_only(columns: list[str], req: Request) -> str | None:
+    from .keys import TARGET_KEYS
+
+    if req.target_key is not None:
+        return req.target_key
+    if not req.own_target:
+        return None
+    return next((k for k in TARGET_KEYS if k in columns), None)
+
+
+def _values(pa, batch, cols: list[str], name: str) -> np.ndarray:
+    if len(cols) == 1:
+        col = batch.column(cols[0])
+        t = col.type
+        if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+            return _list_values(col, name, cols[0])
+        return _floats(col, name, cols[0])
+    out = np.empty((batch.num_rows, len(cols)), dtype=np.float64)
+    for j, c in enumerate(cols):
+        out[:, j] = _floats(batch.column(c), name, c)
+    return out
+
+
+def _floats(col, name: str, key: str) -> np.ndarray:
+    if col.null_count:
+        raise file_error(name, f"column {key!r} has {col.null_count} missing values")
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _list_values(col, name: str, key: str) -> np.ndarray:
+    if col.null_count:
+        raise file_error(name, f"column {key!r} has {col.null_count} missing rows")
+    n = len(col)
+    flat = col.flatten()
+    if not n:
+        return np.empty((0, 0))
+    if len(flat) % n or any(len(v) != len(flat) // n for v in _lengths(col)):
+        raise file_error(name, f"column {key!r} holds lists of different lengths")
+    return _floats(flat, name, key).reshape(n, len(flat) // n)
+
+
+def _lengths(col):
+    import pyarrow.compute as pc
+
+    lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)
+    return [range(int(k)) for k in np.unique(lengths)]
+
+
+def _targets(pa, col, names: ClassNames | None, name: str, key: str) -> np.ndarray:
+    t = col.type
+    if col.null_count:
+        raise file_error(name, f"column {key!r} has {col.null_count} missing targets")
+    if pa.types.is_boolean(t):
+        return np.asarray(col.to_pylist(), dtype=np.float64)
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t):
+        if names is None:
+            raise file_error(
+                name,
+                f"column {key!r} holds class names, and no class names are known",
+                hint="name the classes by one prediction column each",
+            )
+        out = []
+        for s in col.to_pylist():
+            j = names.index(str(s))
+            if j is None:
+                raise file_error(
+                    name,
+                    f"column {key!r}: {str(s)!r} is not a class name; expected one of "
+                    f"{names.listing()}",
+                )
+            out.append(j)
+        return np.asarray(out, dtype=np.int64)
+    if pa.types.is_integer(t):
+        return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.int64)
+    if pa.types.is_list(t) or pa.types.is_fixed_size_list(t) or pa.types.is_large_list(t):
+        return _list_values(col, name, key)
+    return _floats(col, name, key)
+
+
+def _stack(parts: list[np.ndarray], name: str) -> np.ndarray:
+    if not parts:
+        raise file_error(name, "holds no rows")
+    widths = {p.shape[1:] for p in parts if len(p)}
+    if len(widths) > 1:
+        raise file_error(name, "holds lists of different lengths")
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
