@@ -1,0 +1,120 @@
+"""pyarrow's CSV parser and the precise one agree: the same values bit for bit and the same
+message for every table of the corpus, of random tables and of random cells (issue 13)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ce_cli.errors import CeLossError
+from ce_cli.readers import fastcsv, load
+from ce_cli.readers import table as table_module
+from ce_cli.settings import ReadSettings
+
+pytest.importorskip("pyarrow")
+
+BAD = Path(__file__).resolve().parents[1] / "bad_inputs"
+TABLES = Path(__file__).resolve().parent / "tables"
+
+
+def both(pred: str, target: str | None = None, s: ReadSettings | None = None):
+    """(result or message) of reading with the fast parser, and with the precise one."""
+    out = []
+    for fast in (True, False):
+        table_module.FAST = fast
+        try:
+            r = load(pred, target, s)
+            out.append(("ok", r.pred.tobytes(), r.pred.shape, _t(r.target), r.class_names))
+        except CeLossError as e:
+            out.append(("error", str(e), e.hint))
+        finally:
+            table_module.FAST = True
+    return out
+
+
+def _t(a):
+    return None if a is None else (a.dtype.str, a.tobytes())
+
+
+def _csv_cases():
+    for case in json.loads((BAD / "cases.json").read_text()):
+        files = [a for a in case["args"] if a.endswith((".csv", ".tsv", ".txt"))]
+        if files:
+            yield case["id"], [a for a in case["args"][1:] if a.startswith("files/")]
+
+
+@pytest.mark.parametrize("cid,paths", list(_csv_cases()))
+def test_corpus_same_values_and_messages(cid, paths, monkeypatch):
+    monkeypatch.chdir(BAD)
+    fast, precise = both(*paths[:2])
+    assert fast == precise
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in TABLES.iterdir()))
+def test_habits_same_values_and_messages(name):
+    fast, precise = both(str(TABLES / name))
+    assert fast == precise
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    x=st.lists(
+        st.lists(st.floats(allow_nan=False, width=32), min_size=3, max_size=3),
+        min_size=1,
+        max_size=30,
+    ),
+    fmt=st.sampled_from(["%r", "%.7g", "%.17g", "%e"]),
+    crlf=st.booleans(),
+    header=st.booleans(),
+)
+def test_random_tables_agree(tmp_path, x, fmt, crlf, header):
+    end = "\r\n" if crlf else "\n"
+    text = ("a,b,c,label" + end) if header else ""
+    text += "".join(",".join(fmt % v for v in row) + f",{i % 3}" + end for i, row in enumerate(x))
+    p = tmp_path / "t.csv"
+    p.write_text(text, newline="")
+    s = ReadSettings(target_column=3)
+    fast, precise = both(str(p), None, s)
+    assert fast == precise
+    assert fast[0] == "ok"
+
+
+CELL = st.text(alphabet="0123456789.eE+-_ infatyINFATYx,\"", min_size=0, max_size=8)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cells=st.lists(CELL, min_size=2, max_size=2))
+def test_random_cells_agree(tmp_path, cells):
+    """What pyarrow accepts that Python's float does not (or reads otherwise) never passes."""
+    p = tmp_path / "t.csv"
+    p.write_text("a;b\n" + ";".join(cells) + "\n1;2\n")
+    np.save(tmp_path / "y.npy", np.array([0, 1]))
+    fast, precise = both(str(p), str(tmp_path / "y.npy"))
+    assert fast == precise
+
+
+def test_without_pyarrow_the_precise_parser_reads(monkeypatch, tmp_path):
+    monkeypatch.setattr(fastcsv, "available", lambda: False)
+    shutil.copy(TABLES / "pandas_index.csv", tmp_path / "p.csv")
+    assert load(str(tmp_path / "p.csv")).pred.shape == (4, 3)
+
+
+def test_plain_tables_take_the_fast_path(monkeypatch, tmp_path):
+    seen = []
+    real = fastcsv._blocks
+
+    def counting(*a):
+        seen.append(1)
+        yield from real(*a)
+
+    monkeypatch.setattr(fastcsv, "_blocks", counting)
+    p = tmp_path / "t.csv"
+    p.write_text("a,b,label\n1.5,2,0\n3,4,1\n")
+    assert load(str(p)).pred.tolist() == [[1.5, 2.0], [3.0, 4.0]]
+    assert seen
