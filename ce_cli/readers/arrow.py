@@ -14,10 +14,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..errors import CeLossError
 from .keys import ClassNames, select
 from .messages import file_error
 from .request import Part, Request
-from .source import Source
+from .source import KIND, Source
 
 PARQUET_MAGIC = b"PAR1"
 ARROW_MAGIC = b"ARROW1"
@@ -53,7 +54,12 @@ def _batches(src: Source, fmt: str) -> tuple[object, Iterator]:
         s = ipc.open_stream(f)
         return s.schema, iter(s)
     except (pa.ArrowException, OSError, ValueError) as e:
-        raise file_error(src.name, f"cannot be read as {fmt} ({e})") from None
+        raise _damaged(src.name, fmt, e) from None
+
+
+def _damaged(name: str, fmt: str, e: Exception) -> CeLossError:
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return file_error(name, f"cannot be read as {KIND[fmt]} ({first})")
 
 
 def read_arrow(src: Source, fmt: str, req: Request) -> Part:
@@ -76,8 +82,10 @@ def read_arrow(src: Source, fmt: str, req: Request) -> Part:
                 preds.append(_values(pa, b, pcols, src.name))
             if tk is not None:
                 targets.append(_targets(pa, b.column(tk), names, src.name, tk))
-    except pa.ArrowException as e:
-        raise file_error(src.name, f"cannot be read as {fmt} ({e})") from None
+    except CeLossError:
+        raise
+    except (pa.ArrowException, OSError, ValueError, IndexError, KeyError) as e:
+        raise _damaged(src.name, fmt, e) from None
     if pcols is not None:
         part.pred = _stack(preds, src.name)
     if tk is not None:
@@ -193,4 +201,3 @@ def _stack(parts: list[np.ndarray], name: str) -> np.ndarray:
     if len(widths) > 1:
         raise file_error(name, "holds lists of different lengths")
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
-

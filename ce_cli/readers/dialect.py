@@ -65,9 +65,7 @@ def decimal_comma(given: str | None, delim: str | None, sample: Sequence[str]) -
     if given is not None:
         mark = given.strip()
         if mark not in (".", ","):
-            raise CeLossError(
-                f"must be '.' or ','; got {given!r}", input="decimal", value=given
-            )
+            raise CeLossError(f"must be '.' or ','; got {given!r}", input="decimal", value=given)
         return mark == ","
     if delim in (",", None):
         return False
@@ -84,8 +82,8 @@ def trailing_separator(first: str, second: str | None, delim: str | None) -> boo
 def numbers_header(head: Sequence[str], second: Sequence[str] | None) -> bool:
     """Whether ``head`` is pandas' header of an unnamed DataFrame, ``0,1,2,...``, over rows
     of decimals (so that it cannot be a row of integers like the others)."""
-    if second is None or not head:
-        return False
+    if second is None or len(head) < 2:
+        return False  # one column: "0" over "1.5" is as likely a label as a header
     if any(c.strip() != str(j) for j, c in enumerate(head)):
         return False
     return any(not _INTEGER.match(c) for c in second)

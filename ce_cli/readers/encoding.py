@@ -25,7 +25,7 @@ def check_encoding(encoding: str | None) -> str | None:
         return codecs.lookup(encoding.strip()).name
     except LookupError:
         raise CeLossError(
-            f"unknown text encoding {encoding!r}; expected e.g. utf-8, utf-16, cp1252, latin-1",
+            f": unknown text encoding {encoding!r}; expected e.g. utf-8, utf-16, cp1252, latin-1",
             input="encoding",
             value=encoding,
         ) from None

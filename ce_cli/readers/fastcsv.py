@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import CeLossError
-
 if TYPE_CHECKING:
     from .request import Request
     from .source import Source
@@ -119,7 +117,10 @@ def _blocks(src: Source, table, start: int, req: Request) -> Iterator[tuple]:
     value_cols = [c for j, c in enumerate(cols) if j != table.label_idx]
     label_col = None if table.label_idx is None else cols[table.label_idx]
     # by path: pyarrow reads the file itself (and skips a UTF-8 byte-order mark)
-    reader = pc.open_csv(src.path, read_options=read, parse_options=parse, convert_options=convert)
+    import pyarrow as pa
+
+    stream = pa.OSFile(src.path)  # read, not mapped: mapped pages would count as memory
+    reader = pc.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
     for batch in reader:
         for c in index:  # a row index is skipped, but must be text like the rest
             if _has_nul(batch.column(c)):

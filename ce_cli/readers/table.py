@@ -9,17 +9,18 @@ from itertools import chain
 import numpy as np
 
 from ..errors import CeLossError
-from .keys import ClassNames, column_by_index, column_by_name, label_column, parse_column
-from .messages import error_at, file_error, show
-from .request import Part, Request
 from . import dialect
 from .encoding import table_pieces
 from .fastcsv import FastFailed, fast_path, fast_rows, line_room
+from .keys import ClassNames, column_by_index, column_by_name, label_column, parse_column
+from .messages import error_at, file_error, show
+from .request import Part, Request
 from .source import Source
 
-
-# Whether tables may be parsed by pyarrow (when it is installed); tests compare both ways.
+# Whether tables may be parsed by pyarrow (when it is installed), and else a piece of plain
+# lines at a time by np.loadtxt; tests turn them off to compare with the cell-by-cell parse.
 FAST = True
+LOADTXT = True
 
 
 def read_table(src: Source, fmt: str, req: Request) -> Part:
@@ -112,8 +113,9 @@ def _shape_of(name: str, fmt: str, req: Request, first_lines: tuple):
     table.like_no = second[1] if short and second else first_no
     notes = []
     if off and why != "as asked":
-        notes.append(f"{name}: column 1 is a row index ({why}), so it was skipped; "
-                     "--no-index-col scores it")
+        notes.append(
+            f"{name}: column 1 is a row index ({why}), so it was skipped; --no-index-col scores it"
+        )
     return table, header, notes
 
 
@@ -393,6 +395,9 @@ class _Table:
         line ``start_no`` of the file); blank and comment lines are skipped."""
         data_nos = [start_no + i for i, line in enumerate(lines) if _is_data(line)]
         data = [_cut(lines[no - start_no], self.delim, self.trailing) for no in data_nos]
+        quick = self._loadtxt(data, want_values) if LOADTXT else None
+        if quick is not None:
+            return quick
         counts, flat = self._split(data, data_nos)
         if counts.count(self.full) != len(counts):
             r = next(k for k, c in enumerate(counts) if c != self.full)
@@ -429,6 +434,42 @@ class _Table:
         if not want_values:
             return None, labels
         return values.reshape(len(data), self.width), labels
+
+    def _loadtxt(self, data: list[str], want_values: bool):
+        """(values, labels) of plain numeric lines parsed by NumPy's C parser, or None.
+
+        ``np.loadtxt`` rounds decimal text as Python's ``float`` does (it calls CPython's
+        ``PyOS_string_to_double``), and refuses a row of another length: whatever it refuses,
+        the cell-by-cell parse below reads, or words as an error."""
+        if not data or self.delim is None:
+            return None
+        if self.decimal and self.delim == ",":
+            return None
+        if self.decimal:
+            data = [line.replace(",", ".") for line in data]
+        if any('"' in line or "#" in line for line in data):
+            return None
+        try:
+            a = np.loadtxt(
+                data,
+                delimiter=self.delim,
+                dtype=np.float64,
+                comments=None,
+                ndmin=2,
+                quotechar=None,
+            )
+        except ValueError:
+            return None
+        if a.shape != (len(data), self.full):
+            return None
+        a = a[:, self.off :] if self.off else a
+        labels = None
+        if self.label_idx is not None:
+            labels = a[:, self.label_idx].copy()
+            if not want_values:
+                return None, labels
+            a = np.delete(a, self.label_idx, axis=1)
+        return a, labels
 
     def _split(self, data: list[str], data_nos: list[int]) -> tuple[list[int], list[str]]:
         """(cells in each line, all cells in a row) of the data lines."""

@@ -64,11 +64,13 @@ def tables() -> dict[str, bytes]:
         + [[f'"{i + 1}"', *rx[i], y[i]] for i in range(4)]
     ).encode()
     f["r_write_table.txt"] = _rows(
-        [['"cat"', '"dog"', '"bird"', '"label"']] + [[f'"{i + 1}"', *rx[i], y[i]] for i in range(4)],
+        [['"cat"', '"dog"', '"bird"', '"label"']]
+        + [[f'"{i + 1}"', *rx[i], y[i]] for i in range(4)],
         sep=" ",
     ).encode()
     f["r_logical.csv"] = _rows(
-        [['"p"', '"y"']] + [[_r15(float(p)), "TRUE" if t else "FALSE"] for p, t in zip(PROBS, FLAGS)]
+        [['"p"', '"y"']]
+        + [[_r15(float(p)), "TRUE" if t else "FALSE"] for p, t in zip(PROBS, FLAGS)]
     ).encode()
     # Excel
     comma = [[c.replace(".", ",") for c in row] for row in x]
@@ -76,9 +78,9 @@ def tables() -> dict[str, bytes]:
     f["excel_semicolon.csv"] = _rows(
         [head] + [[*comma[i], y[i]] for i in range(4)], sep=";", end="\r\n"
     ).encode("cp1252")
-    f["excel_sep_line.csv"] = ("sep=;\r\n" + _rows(
-        [head] + [[*comma[i], y[i]] for i in range(4)], sep=";", end="\r\n"
-    )).encode("cp1252")
+    f["excel_sep_line.csv"] = (
+        "sep=;\r\n" + _rows([head] + [[*comma[i], y[i]] for i in range(4)], sep=";", end="\r\n")
+    ).encode("cp1252")
     f["excel_cp1252.csv"] = _rows(
         [["caf\u00e9", "th\u00e9", "cr\u00e8me", "label"]] + [[*x[i], y[i]] for i in range(4)],
         end="\r\n",

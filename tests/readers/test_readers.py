@@ -984,7 +984,9 @@ def test_options_that_do_not_apply(tmp_path):
     )
     with pytest.raises(
         CeLossError,
-        match=re.escape("pred_format must be one of npy, npz, csv, tsv, json, jsonl; got 'xml'"),
+        match=re.escape(
+            "pred_format must be one of npy, npz, csv, tsv, json, jsonl, parquet, feather; got 'xml'"
+        ),
     ):
         load(x, settings=ReadSettings(pred_format="xml"))
 

@@ -109,9 +109,7 @@ def test_parquet_and_feather_agree(tmp_path):
     pq.write_table(per_class, tmp_path / "c.parquet")
     for p in ("l.parquet", "l.feather", "c.parquet"):
         check(tmp_path / p)
-    named = pa.table(
-        {**{n: X[:, j] for j, n in enumerate(NAMES)}, "y": [NAMES[t] for t in Y]}
-    )
+    named = pa.table({**{n: X[:, j] for j, n in enumerate(NAMES)}, "y": [NAMES[t] for t in Y]})
     pf.write_feather(named, tmp_path / "n.arrow")
     r = load(str(tmp_path / "n.arrow"))
     assert r.class_names == NAMES and r.target.tolist() == Y.tolist()

@@ -163,9 +163,10 @@ def test_pandas_writes_these_bytes(tmp_path):
     df.to_csv(tmp_path / "p.csv")
     pd.read_csv(tmp_path / "p.csv").to_csv(tmp_path / "q.csv", index=False)
     assert (tmp_path / "q.csv").read_bytes() == (TABLES / "pandas_unnamed.csv").read_bytes()
-    assert pd.DataFrame(mt.LOGITS).to_csv(index=False) == (
-        TABLES / "pandas_numbers_header.csv"
-    ).read_text()
+    assert (
+        pd.DataFrame(mt.LOGITS).to_csv(index=False)
+        == (TABLES / "pandas_numbers_header.csv").read_text()
+    )
     assert pd.Series(mt.LABELS).to_csv() == (TABLES / "pandas_series.csv").read_text()
     b = pd.DataFrame({"p": mt.PROBS, "label": mt.FLAGS}).to_csv(index=False)
     assert b == (TABLES / "pandas_bool.csv").read_text()
