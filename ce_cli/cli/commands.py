@@ -223,15 +223,19 @@ def compute(
             workers=threads,
         )
         view = View(per_sample=per_sample, grad=grad, whole=fmt is not Format.table)
-        read = _read(
-            pred_format,
-            target_format,
-            pred_key,
-            target_key,
-            target_column,
-            (index_col, decimal, encoding),
-        )
+        table = (index_col, decimal, encoding)
+        read = _read(pred_format, target_format, pred_key, target_key, target_column, table)
         _render(_run(pred, target, spec, read, out, view, quiet), fmt)
+
+
+def _check_conditions(conditions: tuple, reduction: Reduction, rtol: float, atol: float) -> None:
+    """Refuse a check without a condition, or one that cannot compare one number."""
+    if all(c is None for c in conditions):
+        raise CeLossError("check needs a condition: --max, --min and/or --expect")
+    if reduction is Reduction.none:
+        raise CeLossError("check compares one number; use --reduction mean or sum, not none")
+    if rtol < 0 or atol < 0:
+        raise CeLossError(f"--rtol and --atol must be >= 0; got {rtol} and {atol}")
 
 
 @app.command(no_args_is_help=True)
@@ -277,21 +281,10 @@ def check(
     from ..pipeline import View
 
     with user_errors(debug, names_for(pred, target)):
-        if max_loss is None and min_loss is None and expect is None:
-            raise CeLossError("check needs a condition: --max, --min and/or --expect")
-        if reduction is Reduction.none:
-            raise CeLossError("check compares one number; use --reduction mean or sum, not none")
-        if rtol < 0 or atol < 0:
-            raise CeLossError(f"--rtol and --atol must be >= 0; got {rtol} and {atol}")
+        _check_conditions((max_loss, min_loss, expect), reduction, rtol, atol)
         spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
-        read = _read(
-            pred_format,
-            target_format,
-            pred_key,
-            target_key,
-            target_column,
-            (index_col, decimal, encoding),
-        )
+        table = (index_col, decimal, encoding)
+        read = _read(pred_format, target_format, pred_key, target_key, target_column, table)
         report = _run(pred, target, spec, read, OutputSettings(workers=threads), View(), quiet)
         from .. import render
         from ..verdict import judge

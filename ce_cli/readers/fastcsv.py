@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from .request import Request
     from .source import Source
 
-# Bytes of text pyarrow parses at a time: a block's values are copied out, then freed.
-BLOCK_BYTES = 1 << 20
+# Bytes of text pyarrow parses at a time: a block's values are copied out, then freed. pyarrow
+# reads ahead a number of blocks: 256 KiB keeps that near 25 MB (1 MiB: ~15% faster, +30 MB).
+BLOCK_BYTES = 1 << 18
 _NUL = "\x00"
 
 

@@ -124,3 +124,42 @@ def test_plain_tables_take_the_fast_path(monkeypatch, tmp_path):
     p.write_text("a,b,label\n1.5,2,0\n3,4,1\n")
     assert load(str(p)).pred.tolist() == [[1.5, 2.0], [3.0, 4.0]]
     assert seen
+
+
+FAST_RSS = """
+import sys
+from ce_cli import readers
+
+def peak():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM"))
+
+before = peak()
+readers.load(sys.argv[1])
+small = peak() - before
+r = readers.load(sys.argv[2])
+print(peak() - before - small, r.pred.nbytes)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="VmHWM as on Linux")
+def test_fast_path_memory_beyond_pyarrows_own_is_near_the_values(tmp_path):
+    """Past pyarrow's fixed cost (its libraries, paid by a small table first), a table's peak
+    grows by its float64 values and pyarrow's read-ahead of a few dozen blocks (~25 MB), not by
+    its text."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(22)
+    x = rng.standard_normal((100_000, 20)).astype(np.float32)
+    np.savetxt(tmp_path / "small.csv", x[:50], delimiter=",", fmt="%.7g")
+    np.savetxt(tmp_path / "big.csv", x, delimiter=",", fmt="%.7g")
+    out = subprocess.run(
+        [sys.executable, "-c", FAST_RSS, str(tmp_path / "small.csv"), str(tmp_path / "big.csv")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    growth, values = map(int, out.stdout.split())
+    assert growth < values + 35e6, f"grew {growth / 1e6:.1f} MB for {values / 1e6} MB"
