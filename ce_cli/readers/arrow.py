@@ -36,23 +36,24 @@ def _pyarrow(name: str):
     return pa
 
 
-def _batches(src: Source, fmt: str) -> tuple[object, Iterator]:
-    """(schema, record batches) of the file, one row group or IPC batch at a time."""
+def _batches(src: Source, fmt: str) -> tuple[object, Iterator, int | None]:
+    """(schema, record batches, rows when the file says) of the file, one row group or IPC
+    batch at a time."""
     pa = _pyarrow(src.name)
     try:
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
             pf = pq.ParquetFile(src.open())
-            return pf.schema_arrow, pf.iter_batches()
+            return pf.schema_arrow, pf.iter_batches(), pf.metadata.num_rows
         import pyarrow.ipc as ipc
 
         f = src.open()
         if src.head(6) == ARROW_MAGIC:
             r = ipc.open_file(f)
-            return r.schema, (r.get_batch(i) for i in range(r.num_record_batches))
+            return r.schema, (r.get_batch(i) for i in range(r.num_record_batches)), None
         s = ipc.open_stream(f)
-        return s.schema, iter(s)
+        return s.schema, iter(s), None
     except (pa.ArrowException, OSError, ValueError) as e:
         raise _damaged(src.name, fmt, e) from None
 
@@ -65,7 +66,7 @@ def _damaged(name: str, fmt: str, e: Exception) -> CeLossError:
 def read_arrow(src: Source, fmt: str, req: Request) -> Part:
     """The predictions and/or targets of a Parquet or Feather/Arrow IPC file."""
     pa = _pyarrow(src.name)
-    schema, batches = _batches(src, fmt)
+    schema, batches, total = _batches(src, fmt)
     columns = list(schema.names)  # type: ignore[attr-defined]
     numeric = [c for c in columns if _numeric(pa, schema.field(c).type)]  # type: ignore[attr-defined]
     part = Part()
@@ -74,22 +75,24 @@ def read_arrow(src: Source, fmt: str, req: Request) -> Part:
     if pcols is not None and len(pcols) > 1:
         part.class_names = list(pcols)
         names = ClassNames(pcols)
-    preds: list[np.ndarray] = []
-    targets: list[np.ndarray] = []
+    preds, targets = _Rows(total, src.name), _Rows(total, src.name)
     try:
         for b in batches:
+            # an IPC file's buffers are taken as they are: damaged offsets would be read out
+            # of bounds (a crash, not an error) unless checked first
+            b.validate(full=True)
             if pcols is not None:
-                preds.append(_values(pa, b, pcols, src.name))
+                preds.add(_values(pa, b, pcols, src.name))
             if tk is not None:
-                targets.append(_targets(pa, b.column(tk), names, src.name, tk))
+                targets.add(_targets(pa, b.column(tk), names, src.name, tk))
     except CeLossError:
         raise
     except (pa.ArrowException, OSError, ValueError, IndexError, KeyError) as e:
         raise _damaged(src.name, fmt, e) from None
     if pcols is not None:
-        part.pred = _stack(preds, src.name)
+        part.pred = preds.array()
     if tk is not None:
-        part.target = _stack(targets, src.name)
+        part.target = targets.array()
     return part
 
 
@@ -194,10 +197,35 @@ def _targets(pa, col, names: ClassNames | None, name: str, key: str) -> np.ndarr
     return _floats(col, name, key)
 
 
-def _stack(parts: list[np.ndarray], name: str) -> np.ndarray:
-    if not parts:
-        raise file_error(name, "holds no rows")
-    widths = {p.shape[1:] for p in parts if len(p)}
-    if len(widths) > 1:
-        raise file_error(name, "holds lists of different lengths")
-    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+class _Rows:
+    """The batches' arrays joined: into one array allocated once when the file says how many
+    rows it has (Parquet), else concatenated at the end."""
+
+    def __init__(self, total: int | None, name: str):
+        self.total, self.name = total, name
+        self.parts: list[np.ndarray] = []
+        self.out: np.ndarray | None = None
+        self.n = 0
+
+    def add(self, a: np.ndarray) -> None:
+        if self.parts and a.shape[1:] != self.parts[0].shape[1:]:
+            raise file_error(self.name, "holds lists of different lengths")
+        if self.total is None or (self.out is None and self.parts):
+            self.parts.append(a)
+            return
+        if self.out is None:
+            self.out = np.empty((self.total,) + a.shape[1:], dtype=a.dtype)
+            self.parts.append(a[:0])  # the shape and dtype to compare with
+        if self.n + len(a) > self.total or a.dtype != self.out.dtype:
+            raise file_error(self.name, "holds more rows, or other types, than its metadata says")
+        self.out[self.n : self.n + len(a)] = a
+        self.n += len(a)
+
+    def array(self) -> np.ndarray:
+        if self.out is not None:
+            if self.n != self.total:
+                raise file_error(self.name, "holds fewer rows than its metadata says")
+            return self.out
+        if not self.parts:
+            raise file_error(self.name, "holds no rows")
+        return np.concatenate(self.parts) if len(self.parts) > 1 else self.parts[0]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from ..errors import CeLossError
 
-_SEP_LINE = re.compile(r'^"?sep=(.)"?\s*$', re.IGNORECASE)
+_SEP_LINE = re.compile(r'^"?sep=(.)"?$', re.IGNORECASE)
 _INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?\s*$")
 _UNNAMED_INDEX = re.compile(r"^Unnamed: 0$")
@@ -27,7 +27,7 @@ BOOLEANS = {"true": 1.0, "false": 0.0}
 
 def sep_line(line: str) -> str | None:
     """The separator an Excel ``sep=X`` first line declares, or None."""
-    m = _SEP_LINE.match(line.strip())
+    m = _SEP_LINE.match(line.rstrip("\r\n"))  # not strip(): the separator may be a tab
     return m.group(1) if m else None
 
 

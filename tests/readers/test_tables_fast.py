@@ -145,7 +145,7 @@ print(peak() - before - small, r.pred.nbytes)
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="VmHWM as on Linux")
 def test_fast_path_memory_beyond_pyarrows_own_is_near_the_values(tmp_path):
     """Past pyarrow's fixed cost (its libraries, paid by a small table first), a table's peak
-    grows by its float64 values and pyarrow's read-ahead of a few dozen blocks (~25 MB), not by
+    grows by its float64 values and pyarrow's read-ahead of a few dozen blocks (~40 MB), not by
     its text."""
     import subprocess
     import sys
@@ -162,4 +162,4 @@ def test_fast_path_memory_beyond_pyarrows_own_is_near_the_values(tmp_path):
         cwd=Path(__file__).resolve().parents[2],
     )
     growth, values = map(int, out.stdout.split())
-    assert growth < values + 35e6, f"grew {growth / 1e6:.1f} MB for {values / 1e6} MB"
+    assert growth < values + 50e6, f"grew {growth / 1e6:.1f} MB for {values / 1e6} MB"

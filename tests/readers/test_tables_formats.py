@@ -7,6 +7,7 @@ import bz2
 import gzip
 import json
 import lzma
+import sys
 
 import numpy as np
 import pytest
@@ -116,3 +117,26 @@ def test_parquet_and_feather_agree(tmp_path):
     flags = pa.table({"probs": [0.2, 0.7], "label": [False, True]})
     pq.write_table(flags, tmp_path / "b.parquet")
     assert load(str(tmp_path / "b.parquet")).target.tolist() == [0.0, 1.0]
+
+
+def test_without_pyarrow_parquet_says_how_to_install(tmp_path, monkeypatch):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"logits": [[1.0, 2.0]], "label": [0]}), tmp_path / "t.parquet")
+    for mod in ("pyarrow", "pyarrow.parquet", "pyarrow.ipc"):
+        monkeypatch.setitem(sys.modules, mod, None)
+    with pytest.raises(CeLossError) as e:
+        load(str(tmp_path / "t.parquet"))
+    assert str(e.value).endswith("is a Parquet or Arrow file, and pyarrow is not installed")
+    assert e.value.hint == "pip install 'ce-loss[arrow]'"
+
+
+def test_without_zstandard_zst_says_how_to_install(tmp_path, monkeypatch):
+    p = tmp_path / "t.csv.zst"
+    p.write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 8)
+    monkeypatch.setitem(sys.modules, "zstandard", None)
+    with pytest.raises(CeLossError) as e:
+        load(str(p))
+    assert str(e.value) == f"{p} is zstd-compressed, and the zstandard module is not installed"
+    assert e.value.hint == "pip install zstandard, or decompress it with zstd -d"

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ce_cli.core import run
 from ce_cli.errors import CeLossError
@@ -170,3 +173,52 @@ def test_pandas_writes_these_bytes(tmp_path):
     assert pd.Series(mt.LABELS).to_csv() == (TABLES / "pandas_series.csv").read_text()
     b = pd.DataFrame({"p": mt.PROBS, "label": mt.FLAGS}).to_csv(index=False)
     assert b == (TABLES / "pandas_bool.csv").read_text()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    sep=st.sampled_from([",", ";", "\t"]),
+    decimal_comma=st.booleans(),
+    trailing=st.booleans(),
+    index=st.sampled_from([None, "empty", "unnamed"]),
+    crlf=st.booleans(),
+    sep_line=st.booleans(),
+    bom=st.booleans(),
+    rows=st.integers(2, 12),
+    seed=st.integers(0, 2**16),
+)
+def test_random_quirks_read_the_same_numbers(
+    sep, decimal_comma, trailing, index, crlf, sep_line, bom, rows, seed
+):
+    """A table written with any mix of the habits above gives its values bit for bit."""
+    decimal_comma = decimal_comma and sep != ","
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((rows, 3))
+    y = rng.integers(0, 3, rows)
+    end = "\r\n" if crlf else "\n"
+    tail = sep if trailing else ""
+
+    def num(v: float) -> str:
+        t = repr(float(v))
+        return t.replace(".", ",") if decimal_comma else t
+
+    first = {"empty": [""], "unnamed": ["Unnamed: 0"], None: []}[index]
+    lines = [sep.join(first + ["a", "b", "c", "label"]) + tail]
+    for i in range(rows):
+        cells = ([str(i)] if index else []) + [num(v) for v in x[i]] + [str(y[i])]
+        lines.append(sep.join(cells) + tail)
+    text = ("sep=" + sep + end if sep_line else "") + end.join(lines) + end
+    data = ("\ufeff" if bom else "") + text
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "t.csv"
+        p.write_bytes(data.encode())
+        for fast in (True, False):
+            table_module.FAST = fast
+            try:
+                r = load(str(p))
+            finally:
+                table_module.FAST = True
+            assert r.pred.tobytes() == x.tobytes(), (fast, text)
+            assert r.target.tolist() == y.tolist()
+            assert r.class_names == ["a", "b", "c"]
+            assert bool(r.warnings) == bool(index)
