@@ -3,6 +3,7 @@ arrays allocated once: a big table needs about its float64 values in memory, not
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 
@@ -68,6 +69,12 @@ def _fast_or_precise(src: Source, table: _Table, lines: _Lines, how: tuple, req:
             return table.fill(fast_rows(src, table, start, req), line_room(src), only_labels)
         except (FastFailed, CeLossError):
             pass  # the precise parser reads it, or says what is wrong where
+    elif LOADTXT and table.delim is not None and not table.trailing:
+        try:
+            blocks = _quick_rows(src, table, start, req, not only_labels)
+            return table.fill(blocks, line_room(src), only_labels)
+        except (FastFailed, CeLossError):
+            lines = _Lines(table_pieces(src, req.piece, req.read.encoding))
     room = _count_lines(src, req.piece, req.read.encoding)
     rows = lines.rows_from(start)
     # rows are at most the lines left: one allocation, trimmed at the end
@@ -76,6 +83,20 @@ def _fast_or_precise(src: Source, table: _Table, lines: _Lines, how: tuple, req:
         max(1, room - start + 1),
         only_labels=only_labels,
     )
+
+
+def _quick_rows(src: Source, table: _Table, start: int, req: Request, want_values: bool):
+    """(values, labels) of the rows from line ``start`` on, parsed by ``np.loadtxt`` a piece of
+    text at a time; :class:`FastFailed` at the first piece it cannot take as it is."""
+    for no, text in table_pieces(src, req.piece, req.read.encoding):
+        if no < start:
+            text = text.split("\n", start - no)[-1] if start - no <= text.count("\n") else ""
+        if not text.strip():
+            continue
+        block = table.loadtxt(text, want_values)
+        if block is None:
+            raise FastFailed("not plain")
+        yield block
 
 
 def _shape_of(name: str, fmt: str, req: Request, first_lines: tuple):
@@ -182,7 +203,9 @@ class _Lines:
             cut = max(0, no - start_no)
             yield start_no + cut, lines[cut:]
         for start_no, text in self.pieces:
-            yield start_no, text.split("\n")
+            lines = text.split("\n")
+            cut = max(0, no - start_no)
+            yield start_no + cut, lines[cut:]
 
 
 def _count_lines(src: Source, piece: int, encoding: str | None) -> int:
@@ -395,7 +418,7 @@ class _Table:
         line ``start_no`` of the file); blank and comment lines are skipped."""
         data_nos = [start_no + i for i, line in enumerate(lines) if _is_data(line)]
         data = [_cut(lines[no - start_no], self.delim, self.trailing) for no in data_nos]
-        quick = self._loadtxt(data, want_values) if LOADTXT else None
+        quick = self._lines_loadtxt(data, want_values) if LOADTXT else None
         if quick is not None:
             return quick
         counts, flat = self._split(data, data_nos)
@@ -435,23 +458,27 @@ class _Table:
             return None, labels
         return values.reshape(len(data), self.width), labels
 
-    def _loadtxt(self, data: list[str], want_values: bool):
+    def _lines_loadtxt(self, data: list[str], want_values: bool):
+        """:meth:`loadtxt` of a list of data lines."""
+        if not data or self.delim is None:
+            return None
+        return self.loadtxt("\n".join(data), want_values)
+
+    def loadtxt(self, body: str, want_values: bool):
         """(values, labels) of plain numeric lines parsed by NumPy's C parser, or None.
 
         ``np.loadtxt`` rounds decimal text as Python's ``float`` does (it calls CPython's
         ``PyOS_string_to_double``), and refuses a row of another length: whatever it refuses,
         the cell-by-cell parse below reads, or words as an error."""
-        if not data or self.delim is None:
+        if self.delim is None or (self.decimal and self.delim == ","):
             return None
-        if self.decimal and self.delim == ",":
+        if '"' in body or "#" in body:
             return None
         if self.decimal:
-            data = [line.replace(",", ".") for line in data]
-        if any('"' in line or "#" in line for line in data):
-            return None
+            body = body.replace(",", ".")
         try:
             a = np.loadtxt(
-                data,
+                io.StringIO(body),
                 delimiter=self.delim,
                 dtype=np.float64,
                 comments=None,
@@ -460,7 +487,7 @@ class _Table:
             )
         except ValueError:
             return None
-        if a.shape != (len(data), self.full):
+        if a.shape[1] != self.full:
             return None
         a = a[:, self.off :] if self.off else a
         labels = None
