@@ -31,6 +31,11 @@ LIBRARY_NAMES: Mapping[str, str] = {
     "class_dim": "class_dim",
     "shift": "shift",
     "max_input_bytes": "max_input_bytes",
+    # how tables are read
+    "encoding": "encoding",
+    "decimal": "decimal",
+    "index_col": "index_col",
+    "no_index_col": "index_col=False",
 }
 
 

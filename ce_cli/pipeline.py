@@ -80,7 +80,7 @@ def run(
     )
     if obs is not None:
         _measured(report, obs, result)
-    report.warnings = warnings_for(report)
+    report.warnings = data.warnings + warnings_for(report)
     return report
 
 

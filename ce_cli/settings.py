@@ -54,6 +54,12 @@ class ReadSettings:
     ``max_input_bytes``: the most bytes read from an input that is not a regular file
     (standard input, a pipe, a device such as ``/dev/zero``), which is held in memory whole
     (None: half the memory available when it is read).
+
+    Tables (CSV/TSV) also take: ``index_col`` True to skip their first column as a row index,
+    False to score it, None to decide from the file (an empty first header cell, ``Unnamed: 0``,
+    a header one cell short); ``decimal`` the decimal mark ("." or ","; None: "." unless the
+    cells are separated by semicolons or tabs and hold decimal commas); ``encoding`` the text's
+    encoding (None: UTF-8, or UTF-16 when the file starts with its byte-order mark).
     """
 
     pred_format: str | None = None
@@ -62,6 +68,9 @@ class ReadSettings:
     target_key: str | None = None
     target_column: str | int | None = None
     max_input_bytes: int | None = None
+    index_col: bool | None = None
+    decimal: str | None = None
+    encoding: str | None = None
 
 
 @dataclass(frozen=True)

@@ -33,12 +33,15 @@ from .options import (
     ComputeFormatOpt,
     ConfusionOpt,
     DebugOpt,
+    DecimalOpt,
+    EncodingOpt,
     ExpectOpt,
     Format,
     GradDtypeOpt,
     GradOpt,
     HistogramOpt,
     IgnoreOpt,
+    IndexColOpt,
     InputKind,
     InputOpt,
     Loss,
@@ -146,8 +149,16 @@ def _layout(spec: LossSpec, class_dim: str, shift: bool) -> LossSpec:
 
 
 def _read(
-    pred_format, target_format, pred_key, target_key, target_column, max_input_bytes
+    pred_format,
+    target_format,
+    pred_key,
+    target_key,
+    target_column,
+    table=(None, None, None),
+    max_input_bytes=None,
 ) -> ReadSettings:
+    """The read settings; ``table``: --index-col, --decimal and --encoding."""
+    index_col, decimal, encoding = table
     return ReadSettings(
         max_input_bytes=max_input_bytes,
         pred_format=pred_format.value if pred_format else None,
@@ -155,6 +166,9 @@ def _read(
         pred_key=pred_key,
         target_key=target_key,
         target_column=target_column,
+        index_col=index_col,
+        decimal=decimal,
+        encoding=encoding,
     )
 
 
@@ -216,6 +230,9 @@ def compute(
     target_key: TargetKeyOpt = None,
     target_column: TargetColumnOpt = None,
     max_input_bytes: MaxInputBytesOpt = None,
+    index_col: IndexColOpt = None,
+    decimal: DecimalOpt = None,
+    encoding: EncodingOpt = None,
     quiet: QuietOpt = False,
     color: ColorOpt = Color.auto,
     debug: DebugOpt = False,
@@ -272,8 +289,9 @@ def compute(
             workers=threads,
         )
         view = View(per_sample=per_sample, grad=grad, whole=fmt is not Format.table)
+        table = (index_col, decimal, encoding)
         read = _read(
-            pred_format, target_format, pred_key, target_key, target_column, max_input_bytes
+            pred_format, target_format, pred_key, target_key, target_column, table, max_input_bytes
         )
         report = _run(pred, target, spec, read, out, view, quiet, measure)
         _render(report, fmt)
@@ -336,6 +354,9 @@ def check(
     target_key: TargetKeyOpt = None,
     target_column: TargetColumnOpt = None,
     max_input_bytes: MaxInputBytesOpt = None,
+    index_col: IndexColOpt = None,
+    decimal: DecimalOpt = None,
+    encoding: EncodingOpt = None,
     quiet: QuietOpt = False,
     color: ColorOpt = Color.auto,
     debug: DebugOpt = False,
@@ -380,8 +401,9 @@ def check(
         measure = _check_metrics(limits, top_k, bins)
         spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
         spec = _layout(spec, class_dim, shift)
+        table = (index_col, decimal, encoding)
         read = _read(
-            pred_format, target_format, pred_key, target_key, target_column, max_input_bytes
+            pred_format, target_format, pred_key, target_key, target_column, table, max_input_bytes
         )
         out = OutputSettings(workers=threads)
         report = _run(pred, target, spec, read, out, View(), quiet, measure)

@@ -37,6 +37,10 @@ OPTION_NAMES = {
     "best": "--best",
     "confusion": "--confusion",
     "max_input_bytes": "--max-input-bytes",
+    "encoding": "--encoding",
+    "decimal": "--decimal",
+    "index_col": "--index-col",
+    "no_index_col": "--no-index-col",
 }
 
 

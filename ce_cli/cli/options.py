@@ -62,6 +62,8 @@ class FileFormat(str, Enum):
     tsv = "tsv"
     json = "json"
     jsonl = "jsonl"
+    parquet = "parquet"
+    feather = "feather"
 
 
 _IO = "Input files"
@@ -226,6 +228,36 @@ MaxInputBytesOpt = Annotated[
         min=1,
         help="Most bytes read from standard input, a pipe or a device, which are held in memory "
         "(default: half the memory available); files are read a block at a time.",
+        show_default=False,
+        rich_help_panel=_IO,
+    ),
+]
+IndexColOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--index-col/--no-index-col",
+        help="Whether the first column of a CSV/TSV is a row index to skip (default: when "
+        "the header says so: an empty first cell, 'Unnamed: 0', one cell short).",
+        show_default=False,
+        rich_help_panel=_IO,
+    ),
+]
+DecimalOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--decimal",
+        help="Decimal mark of a CSV/TSV's numbers, . or , (default: . unless cells "
+        "separated by semicolons or tabs hold decimal commas).",
+        show_default=False,
+        rich_help_panel=_IO,
+    ),
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="Text encoding of a CSV/TSV, e.g. cp1252 for Excel's CSV on Windows "
+        "(default: UTF-8, or UTF-16 by its byte-order mark).",
         show_default=False,
         rich_help_panel=_IO,
     ),

@@ -21,12 +21,14 @@ are imported when a file needs them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import CeLossError
 from ..settings import ReadSettings
+from .arrow import read_arrow
+from .compressed import decompressed
 from .jsonfile import MAX_DIMS, read_json, read_jsonl
 from .keys import CLASS_NAME_KEYS, LABEL_COLUMNS, PRED_KEYS, TARGET_KEYS, class_names
 from .messages import file_error
@@ -66,7 +68,9 @@ class Loaded:
     ``.npz``, a big one as a :class:`~ce_cli.readers.rows.Rows` read by rows on demand);
     ``target`` is ``None`` when no target was found; the names are
     the paths as given or ``"<stdin>"``; ``class_names`` comes from a table's header or a
-    ``classes`` entry; ``pred_format`` is the format the predictions were read as.
+    ``classes`` entry; ``pred_format`` is the format the predictions were read as;
+    ``warnings`` say how a file was read when that may not be what was meant (a row index
+    skipped).
     """
 
     pred: np.ndarray | Rows
@@ -75,6 +79,7 @@ class Loaded:
     target_name: str | None
     class_names: list[str] | None
     pred_format: str
+    warnings: list[str] = field(default_factory=list)
 
 
 def _read_npy_part(src: Source, fmt: str, req: Request) -> Part:
@@ -89,6 +94,8 @@ _READERS = {
     "tsv": read_table,
     "json": read_json,
     "jsonl": read_jsonl,
+    "parquet": read_arrow,
+    "feather": read_arrow,
 }
 
 
@@ -135,8 +142,11 @@ def load(
         )
     psrc, fmt, part = _read_pred(pred, target is None, s, (pf, stdin, lazy))
     target_arr, target_name = part.target, (psrc.name if part.target is not None else None)
+    notes = list(part.notes)
     if target is not None:
-        target_arr, target_name = _read_target(target, part.class_names, s, (tf, stdin, lazy))
+        tpart, target_name = _read_target(target, part.class_names, s, (tf, stdin, lazy))
+        target_arr = tpart.target
+        notes += tpart.notes
     assert part.pred is not None  # every reader gives the predictions file's predictions
     return Loaded(
         pred=part.pred,
@@ -145,6 +155,7 @@ def load(
         target_name=target_name,
         class_names=part.class_names,
         pred_format=fmt,
+        warnings=notes,
     )
 
 
@@ -169,13 +180,14 @@ def _read_pred(pred: str, own: bool, s: ReadSettings, how: tuple):
         target_column=s.target_column if own else None,
         own_target=own,
         lazy=lazy,
+        read=s,
     )
     request.piece, request.block_bytes = TEXT_PIECE, NPZ_BLOCK_BYTES
     return psrc, fmt, _READERS[fmt](psrc, fmt, request)
 
 
 def _read_target(target: str, names, s: ReadSettings, how: tuple):
-    """TARGET's array and name; string labels are looked up in PRED's class ``names``."""
+    """TARGET's part and name; string labels are looked up in PRED's class ``names``."""
     given, stdin, lazy = how
     tsrc, tfmt = _open(target, stdin, given, s, key=None, option="", own=True)
     request = Request(
@@ -184,9 +196,10 @@ def _read_target(target: str, names, s: ReadSettings, how: tuple):
         target_column=s.target_column,
         names=class_names(names),
         lazy=lazy,
+        read=s,
     )
     request.piece, request.block_bytes = TEXT_PIECE, NPZ_BLOCK_BYTES
-    return _READERS[tfmt](tsrc, tfmt, request).target, tsrc.name
+    return _READERS[tfmt](tsrc, tfmt, request), tsrc.name
 
 
 def _open(
@@ -199,6 +212,7 @@ def _open(
     """
     src = Source(spec, stdin, s.max_input_bytes)
     nonempty_stdin(src)
+    src = decompressed(src)
     fmt = detect_format(src, given)
     if key is not None:
         _check_applies(src.name, fmt, key=key, key_option=option)
@@ -217,7 +231,7 @@ def _check_applies(
     key_option: str = "",
     column: str | int | None = None,
 ) -> None:
-    if key is not None and fmt not in ("npz", "json", "jsonl"):
+    if key is not None and fmt not in ("npz", "json", "jsonl", "parquet", "feather"):
         raise file_error(
             name,
             f"is {KIND[fmt]}, which has no named arrays; "

@@ -29,6 +29,8 @@ def read_json(src: Source, fmt: str, req: Request) -> Part:
         return _read_object(doc, name, req)
     if type(doc) not in (list, int, float):
         raise file_error(name, f"{_describe(doc)}; expected a list of numbers or an object")
+    if type(doc) is list and doc and type(doc[0]) is dict and req.role != "vector":
+        return _read_records(doc, name, req)
     if req.role == "target":
         return Part(target=_array(doc, name, "", req.names, integer=True))
     return Part(pred=_array(doc, name, ""))
@@ -187,6 +189,38 @@ def _read_objects(docs: list, nos: list[int], name: str, req: Request) -> Part:
     if tk is not None:
         part.target = _rows(targets, nos, name, f" {tk}", req.names, True)
     return part
+
+
+def _read_records(docs: list, name: str, req: Request) -> Part:
+    """``[{"logits": [...], "label": 3}, ...]``, as ``df.to_json(orient="records")`` and many
+    APIs write: read like JSON Lines objects, each place given as ``[i]``."""
+    pk, tk = select(docs[0].keys(), docs[0].keys(), f"{name} [0]", "key", req)
+    columns: dict[str, list] = {k: [] for k in (pk, tk) if k is not None}
+    for i, d in enumerate(docs):
+        if type(d) is not dict:
+            raise error_at(name, f"[{i}]", f"{_describe(d)}, expected an object like [0]")
+        for k, out in columns.items():
+            if k not in d:
+                raise error_at(name, f"[{i}]", f"no {k!r} key; expected one like [0]")
+            out.append(d[k])
+    part = Part()
+    nos = list(range(len(docs)))
+    if pk is not None:
+        part.pred = _records(columns[pk], nos, name, pk, None, False)
+    if tk is not None:
+        part.target = _records(columns[tk], nos, name, tk, req.names, True)
+    return part
+
+
+def _records(
+    rows: list, nos: list[int], name: str, key: str, names: ClassNames | None, integer: bool
+) -> np.ndarray:
+    """Stack the ``key`` value of every record; each must have the first one's shape."""
+    shape = _shape(rows[0], name, f"[0] {key}")
+    state = [False]
+    for r, v in enumerate(rows):
+        rows[r] = _check(v, shape, (name, f"[{r}] {key}"), [], names, state, " like [0]")
+    return _to_array(rows, name, "", state, integer)
 
 
 def _rows(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..settings import ReadSettings
 from .keys import ClassNames
 
 # Bytes of a text table parsed at a time: while a piece is parsed, its lines and cells as Python
@@ -29,7 +30,7 @@ class Request:
     ``names`` are the class names the predictions gave, for a target file's string labels;
     ``lazy`` allows reading a big array by rows on demand rather than whole; ``piece`` is the
     bytes of text parsed at a time; ``block_bytes`` the size from which an .npz member is read
-    by rows.
+    by rows; ``read`` the run's :class:`~ce_cli.settings.ReadSettings`.
     """
 
     __slots__ = (
@@ -42,6 +43,7 @@ class Request:
         "lazy",
         "piece",
         "block_bytes",
+        "read",
     )
 
     def __init__(
@@ -54,6 +56,7 @@ class Request:
         own_target: bool = False,
         names: ClassNames | None = None,
         lazy: bool = True,
+        read: ReadSettings | None = None,
     ):
         self.role = role
         self.pred_key, self.target_key, self.target_column = pred_key, target_key, target_column
@@ -62,12 +65,14 @@ class Request:
         # text piece and block threshold: the package's values at the time of the call
         # (tests shrink them), set by load()
         self.piece, self.block_bytes = TEXT_PIECE, NPZ_BLOCK_BYTES
+        # the run's read settings, whole (tables read index_col, decimal and encoding)
+        self.read = read if read is not None else ReadSettings()
 
 
 class Part:
-    """What one file contributed."""
+    """What one file contributed; ``notes``: warnings about how it was read."""
 
-    __slots__ = ("pred", "target", "class_names")
+    __slots__ = ("pred", "target", "class_names", "notes")
 
     def __init__(
         self,
@@ -76,3 +81,4 @@ class Part:
         class_names: list[str] | None = None,
     ):
         self.pred, self.target, self.class_names = pred, target, class_names
+        self.notes: list[str] = []

@@ -14,8 +14,8 @@ from typing import BinaryIO
 from ..errors import CeLossError
 from .messages import error_at, file_error
 
-FORMATS = ("npy", "npz", "csv", "tsv", "json", "jsonl")
-ALIASES = {"txt": "csv", "ndjson": "jsonl", "tab": "tsv"}
+FORMATS = ("npy", "npz", "csv", "tsv", "json", "jsonl", "parquet", "feather")
+ALIASES = {"txt": "csv", "ndjson": "jsonl", "tab": "tsv", "arrow": "feather", "ipc": "feather"}
 EXTENSIONS = {
     ".npy": "npy",
     ".npz": "npz",
@@ -26,6 +26,10 @@ EXTENSIONS = {
     ".json": "json",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".feather": "feather",
+    ".arrow": "feather",
+    ".ipc": "feather",
 }
 KIND = {
     "npy": "an .npy file",
@@ -34,6 +38,8 @@ KIND = {
     "tsv": "a TSV file",
     "json": "a JSON file",
     "jsonl": "a JSON Lines file",
+    "parquet": "a Parquet file",
+    "feather": "a Feather/Arrow file",
 }
 
 STDIN_NAME = "<stdin>"
@@ -247,6 +253,10 @@ def detect_format(src: Source, given: str | None) -> str:
         return "npz"
     if is_pickle(head):
         raise pickle_error(src.name)
+    if head[:4] == b"PAR1":
+        return "parquet"
+    if head[:6] == b"ARROW1":
+        return "feather"
     if given:
         return given
     if src.path is not None:

@@ -103,12 +103,27 @@ def corpus() -> dict[str, bytes]:
     f["ragged.csv"] = b"1.0,2.0,3.0\n4.0,5.0,6.0\n7.0,8.0\n"
     f["garbage.csv"] = bytes(range(256)) * 2
     f["latin1.csv"] = "x,y\n1.0,2.0\n3.0,4.0\n\u00e9t\u00e9,5.0\n".encode("latin-1")
-    f["utf16.csv"] = "1.0,2.0\n3.0,4.0\n".encode("utf-16")
+    # UTF-16 with its byte-order mark is read (issue 13); cut in the middle of a character it
+    # is not text
+    f["utf16.csv"] = "1.0,2.0\n3.0,4.0\n".encode("utf-16") + b"\x00"
     f["nul.csv"] = b"1.0,2.0\n3.0,\x004.0\n"
     f["non_numeric.tsv"] = b"1.0\t2.0\n3.0\tfour\n"
     f["header_only.csv"] = b"cat,dog,label\n"
     f["bad_label_name.csv"] = b"cat,dog,label\n1.0,2.0,cat\n0.5,0.1,horse\n"
     f["labels_with_text.csv"] = b"0\n1\ntwo\n"
+
+    # tables as pandas, R and Excel write them that cannot be read as they are (issue 13)
+    f["row_index.csv"] = "".join(
+        f"{i}," + ",".join(repr(float(v)) for v in row) + "\n" for i, row in enumerate(LOGITS)
+    ).encode()
+    f["excel_cp1252.csv"] = (
+        "caf\u00e9,th\u00e9,cr\u00e8me\r\n".encode("cp1252")
+        + LOGITS_CSV.replace("\n", "\r\n").encode()
+    )
+    f["thousands.csv"] = b"a;b;c\r\n1.234,5;2;3\r\n4;5;6\r\n7;8;9\r\n1;2;3\r\n"
+    f["trailing_ragged.csv"] = b"a,b,c,\n1,2,3,\n4,5,6,\n7,8,9,0\n1,2,3,\n"
+    f["r_na.csv"] = b'"","a","b","c"\n"1",2,0.5,-1\n"2",NA,1.2,0.3\n"3",-0.5,0,2.5\n"4",1,1,1\n'
+    f["damaged.csv.gz"] = bytes.fromhex("1f8b0800000000000003") + b"\x33\xd4\x31\x02"
 
     # JSON and JSON Lines damage
     f["invalid.json"] = b'{"logits": [[1.0, 2.0], [3.0, 4.0]], "labels": [0, 1}\n'

@@ -10,6 +10,7 @@ import io
 import itertools
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,6 +33,8 @@ EXT = {
     "tsv": ".tsv",
     "json": ".json",
     "jsonl": ".jsonl",
+    "parquet": ".parquet",
+    "feather": ".feather",
 }
 _counter = itertools.count()
 
@@ -80,7 +83,47 @@ def _seeds():
         "\n".join(json.dumps(r.tolist()) for r in x).encode() + b"\n",
         b'{"probs": [0.2, 0.8], "target": [0.0, 1.0]}\n{"probs": [0.5, 0.5], "target": [1, 0]}\n',
     ]
+    _habit_seeds(seeds, x, y)
     return seeds
+
+
+def _habit_seeds(seeds: dict, x: np.ndarray, y: np.ndarray) -> None:
+    """Tables as pandas, R and Excel write them, compressed text, JSON records, Parquet and
+    Feather (issue 13)."""
+    import gzip
+
+    tables = Path(__file__).resolve().parent / "tables"
+    for name in (
+        "pandas_index.csv",
+        "r_write_csv.csv",
+        "excel_semicolon.csv",
+        "excel_sep_line.csv",
+        "excel_trailing.csv",
+        "excel_unicode.txt",
+    ):
+        seeds["csv"].append((tables / name).read_bytes())
+    seeds["tsv"].append((tables / "r_write_table.txt").read_bytes().replace(b" ", b"\t"))
+    seeds["csv"].append(gzip.compress(seeds["csv"][0], mtime=0))
+    seeds["json"].append(
+        json.dumps([{"logits": r.tolist(), "label": int(t)} for r, t in zip(x, y)]).encode()
+    )
+    try:
+        import pyarrow as pa
+        import pyarrow.feather as pf
+        import pyarrow.parquet as pq
+    except ImportError:
+        seeds["parquet"].append(b"PAR1")
+        seeds["feather"].append(b"ARROW1")
+        return
+    lists = pa.table({"logits": pa.array(list(x), type=pa.list_(pa.float64(), 3)), "label": y})
+    per_class = pa.table({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": ["a", "c", "b", "c"]})
+    for t in (lists, per_class):
+        b = io.BytesIO()
+        pq.write_table(t, b, row_group_size=2)
+        seeds["parquet"].append(b.getvalue())
+        b = io.BytesIO()
+        pf.write_feather(t, b, compression="uncompressed")
+        seeds["feather"].append(b.getvalue())
 
 
 SEEDS = _seeds()
