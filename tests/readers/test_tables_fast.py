@@ -31,7 +31,9 @@ def both(pred: str, target: str | None = None, s: ReadSettings | None = None):
         table_module.FAST, table_module.LOADTXT = fast, quick
         try:
             r = load(pred, target, s)
-            out.append(("ok", np.asarray(r.pred).tobytes(), r.pred.shape, _t(r.target), r.class_names))
+            out.append(
+                ("ok", np.asarray(r.pred).tobytes(), r.pred.shape, _t(r.target), r.class_names)
+            )
         except CeLossError as e:
             out.append(("error", str(e), e.hint))
         finally:
