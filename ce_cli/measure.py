@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .errors import CeLossError
 from .settings import MetricsSettings
@@ -31,27 +30,21 @@ def check_options(m: MetricsSettings) -> None:
 
 
 def check_paths(m: MetricsSettings, inputs: list[str | None], taken: list[str]) -> dict:
-    """Validate --save-confusion and --plot like the other outputs; returns ``{what: path}``."""
-    in_paths = {Path(i).resolve() for i in inputs if i and i != "-"}
-    saved: dict[str, str] = {}
-    for what, option, path, suffixes in (
+    """Validate --save-confusion and --plot like the other outputs; returns ``{what: path}``.
+
+    --plot without matplotlib is said here too, before any file is read.
+    """
+    from . import outputs
+
+    wanted = [
         ("confusion", "--save-confusion", m.save_confusion, (".csv", ".npy")),
         ("plot", "--plot", m.plot, PLOT_SUFFIXES),
-    ):
-        if path is None:
-            continue
-        out = Path(path)
-        if out.suffix.lower() not in suffixes:
-            raise CeLossError(f"{option} {path}: the file name must end in {' or '.join(suffixes)}")
-        if not out.resolve().parent.is_dir():
-            raise CeLossError(f"{option} {path}: the directory {out.parent} does not exist")
-        if out.resolve() in in_paths:
-            raise CeLossError(
-                f"{option} {path}: that is an input file; ce-loss never overwrites its inputs"
-            )
-        if out.resolve() in {Path(t).resolve() for t in [*taken, *saved.values()]}:
-            raise CeLossError(f"{option} {path}: another output names the same file")
-        saved[what] = str(path)
+    ]
+    saved = outputs.check_paths(wanted, inputs, taken)
+    if m.plot is not None:
+        from .render.plot import check_available
+
+        check_available()
     return saved
 
 

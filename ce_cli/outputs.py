@@ -20,20 +20,35 @@ def check(out: OutputSettings, inputs: list[str | None]) -> dict[str, str]:
 
     ``inputs`` are the paths the run reads (``"-"``, None and names of no file are skipped).
     """
-    wanted = {"--save-grad": out.save_grad, "--save-per-sample": out.save_per_element}
-    saved = {}
+    wanted = [
+        ("grad", "--save-grad", out.save_grad, (".npy",)),
+        ("per_sample", "--save-per-sample", out.save_per_element, (".npy", ".csv")),
+    ]
+    return check_paths(wanted, inputs)
+
+
+def check_paths(wanted: list, inputs: list[str | None], taken: tuple | list = ()) -> dict[str, str]:
+    """Validate outputs ``(what, option, path, suffixes)`` against the run's ``inputs`` and the
+    outputs ``taken`` before them, by the file each resolves to; returns ``{what: path}``."""
     in_files = {k for k in (_identity(i) for i in inputs if i and i != "-") if k is not None}
-    seen = set()
-    for option, path in wanted.items():
+    seen = {_identity(t) or _future(t): "" for t in taken}
+    saved = {}
+    for what, option, path, suffixes in wanted:
         if path is None:
             continue
-        _check_one(option, path, in_files)
+        _check_one(option, path, suffixes, in_files)
         key = _identity(path) or _future(path)
         if key in seen:
-            raise CeLossError("--save-grad and --save-per-sample name the same file")
-        seen.add(key)
-        saved["grad" if option == "--save-grad" else "per_sample"] = str(path)
+            raise CeLossError(_same_file(seen[key], option, path))
+        seen[key] = option
+        saved[what] = str(path)
     return saved
+
+
+def _same_file(first: str, option: str, path: str) -> str:
+    if {first, option} == {"--save-grad", "--save-per-sample"}:
+        return "--save-grad and --save-per-sample name the same file"
+    return f"{option} {path}: another output names the same file"
 
 
 def _identity(path: str) -> tuple[int, int] | None:
@@ -51,9 +66,8 @@ def _future(path: str) -> tuple:
     return (_identity(str(p.parent)), os.path.normcase(p.name))
 
 
-def _check_one(option: str, path: str, in_files: set) -> None:
+def _check_one(option: str, path: str, suffixes: tuple, in_files: set) -> None:
     out = Path(path)
-    suffixes = (".npy",) if option == "--save-grad" else (".npy", ".csv")
     if out.suffix.lower() not in suffixes:
         raise CeLossError(f"{option} {path}: the file name must end in {' or '.join(suffixes)}")
     if not out.resolve().parent.is_dir():

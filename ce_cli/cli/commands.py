@@ -303,10 +303,6 @@ def compute(
 
 def _metrics_format(m: MetricsSettings, fmt: Format) -> None:
     """Metrics are shown in tables and JSON; csv and plain keep their shape (files still work)."""
-    from ..render.plot import check_available
-
-    if m.plot is not None:
-        check_available()
     shown = m.summary or m.top_k is not None or m.per_class or m.confusion or m.calibration
     shown = shown or m.worst is not None or m.best is not None or m.histogram
     if shown and fmt in (Format.plain, Format.csv):
