@@ -49,13 +49,18 @@ class LossSpec:
 
 @dataclass(frozen=True)
 class ReadSettings:
-    """How the inputs are read: explicit formats, array keys and the label column."""
+    """How the inputs are read: explicit formats, array keys and the label column.
+
+    ``pred_dtype`` ``"bfloat16"`` reads the predictions' 2-byte values (an .npy of
+    ``ml_dtypes.bfloat16``, saved as ``|V2``) as bfloat16, widened exactly to float32.
+    """
 
     pred_format: str | None = None
     target_format: str | None = None
     pred_key: str | None = None
     target_key: str | None = None
     target_column: str | int | None = None
+    pred_dtype: str | None = None
 
 
 @dataclass(frozen=True)

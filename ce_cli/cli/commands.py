@@ -44,6 +44,7 @@ from .options import (
     PosWeightOpt,
     PredArg,
     PredFormatOpt,
+    PredDtypeOpt,
     PredKeyOpt,
     QuietOpt,
     Reduction,
@@ -128,13 +129,16 @@ def _layout(spec: LossSpec, class_dim: str, shift: bool) -> LossSpec:
     return dataclasses.replace(spec, class_dim=dim, shift=shift)
 
 
-def _read(pred_format, target_format, pred_key, target_key, target_column) -> ReadSettings:
+def _read(
+    pred_format, target_format, pred_key, target_key, target_column, pred_dtype=None
+) -> ReadSettings:
     return ReadSettings(
         pred_format=pred_format.value if pred_format else None,
         target_format=target_format.value if target_format else None,
         pred_key=pred_key,
         target_key=target_key,
         target_column=target_column,
+        pred_dtype=pred_dtype,
     )
 
 
@@ -194,6 +198,7 @@ def compute(
     pred_key: PredKeyOpt = None,
     target_key: TargetKeyOpt = None,
     target_column: TargetColumnOpt = None,
+    pred_dtype: PredDtypeOpt = None,
     quiet: QuietOpt = False,
     color: ColorOpt = Color.auto,
     debug: DebugOpt = False,
@@ -223,7 +228,7 @@ def compute(
             workers=threads,
         )
         view = View(per_sample=per_sample, grad=grad, whole=fmt is not Format.table)
-        read = _read(pred_format, target_format, pred_key, target_key, target_column)
+        read = _read(pred_format, target_format, pred_key, target_key, target_column, pred_dtype)
         _render(_run(pred, target, spec, read, out, view, quiet), fmt)
 
 
@@ -263,6 +268,7 @@ def check(
     pred_key: PredKeyOpt = None,
     target_key: TargetKeyOpt = None,
     target_column: TargetColumnOpt = None,
+    pred_dtype: PredDtypeOpt = None,
     quiet: QuietOpt = False,
     color: ColorOpt = Color.auto,
     debug: DebugOpt = False,
@@ -289,7 +295,7 @@ def check(
         check_conditions(max_loss=max_loss, min_loss=min_loss, expect=expect, rtol=rtol, atol=atol)
         spec = _spec(loss, input_kind, reduction, weight, ignore_index, label_smoothing, pos_weight)
         spec = _layout(spec, class_dim, shift)
-        read = _read(pred_format, target_format, pred_key, target_key, target_column)
+        read = _read(pred_format, target_format, pred_key, target_key, target_column, pred_dtype)
         report = _run(pred, target, spec, read, OutputSettings(workers=threads), View(), quiet)
         from ..verdict import judge
 

@@ -31,6 +31,7 @@ OPTION_NAMES = {
     "reduction": "--reduction",
     "class_dim": "--class-dim",
     "shift": "--shift",
+    "pred_dtype": "--pred-dtype",
 }
 
 

@@ -1,7 +1,8 @@
 """Files and standard input to NumPy arrays: the only part of ce-loss that reads data.
 
-Formats: ``.npy`` and ``.npz`` (NumPy), ``.csv``, ``.tsv`` and ``.txt`` (tables of numbers),
-``.json`` and ``.jsonl``/``.ndjson``. :func:`load` reads the predictions and targets of one run
+Formats: ``.npy`` and ``.npz`` (NumPy), ``.safetensors``, ``.csv``, ``.tsv`` and ``.txt``
+(tables of numbers), ``.json`` and ``.jsonl``/``.ndjson``; PRED and TARGET may each be shards
+(a glob, or a comma-separated list of files) read as one. :func:`load` reads the predictions and targets of one run
 and returns a :class:`Loaded`; :func:`read_vector` reads the value of ``--weight`` or
 ``--pos-weight``; :func:`open_npy` maps one ``.npy`` file.
 
@@ -13,7 +14,8 @@ the place in it (``position``), rendered::
     logits.csv line 7, column 3 ('bird'): 'abc' is not a number
 
 One module per job: ``source`` (paths, stdin, format sniffing, text), ``npy``, ``npz``,
-``table`` (CSV/TSV), ``jsonfile`` (JSON/JSONL), ``keys`` (which array or column holds what, and
+``safetensors_file``, ``bfloat16`` (bfloat16 widened to float32), ``shards`` (several files as
+one), ``table`` (CSV/TSV), ``jsonfile`` (JSON/JSONL), ``keys`` (which array or column holds what, and
 the class-name lookup), ``vector`` (--weight values). Nothing here prints; csv, json and zipfile
 are imported when a file needs them.
 """
@@ -25,12 +27,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..settings import ReadSettings
+from . import shards
+from .bfloat16 import as_bfloat16, check_pred_dtype, read_npy_bits
 from .jsonfile import MAX_DIMS, read_json, read_jsonl
 from .keys import CLASS_NAME_KEYS, LABEL_COLUMNS, PRED_KEYS, TARGET_KEYS, class_names
 from .messages import file_error
 from .npy import MAX_NPY_HEADER, open_npy, read_npy
 from .npz import read_npz
 from .request import NPZ_MAP_BYTES, TEXT_PIECE, Part, Request
+from .safetensors_file import read_safetensors
 from .source import FORMATS, KIND, STDIN_NAME, Source, check_format, detect_format, nonempty_stdin
 from .table import read_table
 from .vector import read_vector
@@ -83,7 +88,10 @@ _READERS = {
     "tsv": read_table,
     "json": read_json,
     "jsonl": read_jsonl,
+    "safetensors": read_safetensors,
 }
+# Formats whose predictions --pred-dtype bfloat16 can reinterpret (their raw 2-byte values).
+_BF16_FORMATS = ("npy", "safetensors")
 
 
 def load(
@@ -122,25 +130,64 @@ def load(
             "the predictions and the targets cannot both come from "
             "standard input; expected one of them as a file",
         )
-    psrc, fmt, part = _read_pred(pred, target is None, s, (pf, stdin, mmap))
-    target_arr, target_name = part.target, (psrc.name if part.target is not None else None)
+    check_pred_dtype(s.pred_dtype)
+    pred_name, fmt, part = _read_pred_shards(pred, target is None, s, (pf, stdin, mmap))
+    target_arr, target_name = part.target, (pred_name if part.target is not None else None)
     if target is not None:
-        target_arr, target_name = _read_target(target, part.class_names, s, (tf, stdin, mmap))
+        target_arr, target_name = _read_target_shards(
+            target, part.class_names, s, (tf, stdin, mmap)
+        )
+        shards.check_rows(part.pred, target_arr, (pred, target))
     assert part.pred is not None  # every reader gives the predictions file's predictions
     return Loaded(
         pred=part.pred,
         target=target_arr,
-        pred_name=psrc.name,
+        pred_name=pred_name,
         target_name=target_name,
         class_names=part.class_names,
         pred_format=fmt,
     )
 
 
+def _read_pred_shards(pred: str, own: bool, s: ReadSettings, how: tuple):
+    """PRED's name, format and part: of one file, or its shards joined (named as given)."""
+    files = shards.expand(pred)
+    if files is None:
+        psrc, fmt, part = _read_pred(pred, own, s, how)
+        return psrc.name, fmt, part
+    read = [_read_pred(f, own, s, how) for f in files]
+    names = [src.name for src, _, _ in read]
+    parts = [p for _, _, p in read]
+    joined = Part(
+        pred=shards.concat([p.pred for p in parts], names, pred),
+        class_names=parts[0].class_names,
+    )
+    with_targets = [p.target is not None for p in parts]
+    if all(with_targets):
+        joined.target = shards.concat([p.target for p in parts], names, pred)
+    elif any(with_targets):
+        lacking = names[with_targets.index(False)]
+        raise file_error(
+            lacking, f"holds no targets but other shards of {pred} do; expected all or none"
+        )
+    return pred, read[0][1], joined
+
+
+def _read_target_shards(target: str, names, s: ReadSettings, how: tuple):
+    """TARGET's array and name: of one file, or its shards joined (named as given)."""
+    files = shards.expand(target)
+    if files is None:
+        return _read_target(target, names, s, how)
+    read = [_read_target(f, names, s, how) for f in files]
+    return shards.concat([a for a, _ in read], [n for _, n in read], target), target
+
+
 def _read_pred(pred: str, own: bool, s: ReadSettings, how: tuple):
     """PRED's source, format and part; ``own``: its targets come from the same file."""
     given, stdin, mmap = how
     psrc, fmt = _open(pred, stdin, given, s, key=s.pred_key, option="pred key", own=own)
+    if s.pred_dtype is not None:
+        return psrc, fmt, _read_bf16(psrc, fmt, own, s, mmap)
     request = Request(
         role="pred",
         pred_key=s.pred_key,
@@ -151,6 +198,24 @@ def _read_pred(pred: str, own: bool, s: ReadSettings, how: tuple):
     )
     request.piece, request.map_bytes = TEXT_PIECE, NPZ_MAP_BYTES
     return psrc, fmt, _READERS[fmt](psrc, fmt, request)
+
+
+def _read_bf16(src: Source, fmt: str, own: bool, s: ReadSettings, mmap: bool) -> Part:
+    """PRED's part with its predictions' 2-byte values read as bfloat16 (--pred-dtype)."""
+    if fmt not in _BF16_FORMATS:
+        raise file_error(
+            src.name,
+            f"is {KIND[fmt]}, which holds no raw 2-byte values; --pred-dtype bfloat16 "
+            "applies to .npy and .safetensors files",
+        )
+    if fmt == "npy":
+        return Part(pred=as_bfloat16(read_npy_bits(src, mmap), src.name))
+    request = Request(
+        role="pred", pred_key=s.pred_key, target_key=s.target_key if own else None, own_target=own
+    )
+    part = read_safetensors(src, fmt, request)
+    part.pred = as_bfloat16(part.pred, src.name)
+    return part
 
 
 def _read_target(target: str, names, s: ReadSettings, how: tuple):
@@ -196,11 +261,11 @@ def _check_applies(
     key_option: str = "",
     column: str | int | None = None,
 ) -> None:
-    if key is not None and fmt not in ("npz", "json", "jsonl"):
+    if key is not None and fmt not in ("npz", "json", "jsonl", "safetensors"):
         raise file_error(
             name,
             f"is {KIND[fmt]}, which has no named arrays; "
-            f"the {key_option} applies to .npz, .json and .jsonl files",
+            f"the {key_option} applies to .npz, .safetensors, .json and .jsonl files",
         )
     if column is not None and fmt not in ("csv", "tsv"):
         raise file_error(
