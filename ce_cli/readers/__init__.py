@@ -2,9 +2,9 @@
 
 Formats: ``.npy`` and ``.npz`` (NumPy), ``.safetensors``, ``.csv``, ``.tsv`` and ``.txt``
 (tables of numbers), ``.json`` and ``.jsonl``/``.ndjson``; PRED and TARGET may each be shards
-(a glob, or a comma-separated list of files) read as one. :func:`load` reads the predictions and targets of one run
-and returns a :class:`Loaded`; :func:`read_vector` reads the value of ``--weight`` or
-``--pos-weight``; :func:`open_npy` maps one ``.npy`` file.
+(a glob, or a comma-separated list of files) read as one. :func:`load` reads the predictions
+and targets of one run and returns a :class:`Loaded`; :func:`read_vector` reads the value of
+``--weight`` or ``--pos-weight``; :func:`open_npy` maps one ``.npy`` file.
 
 Nothing is ever unpickled (an object array is refused from its header, before its data is
 read), nothing is evaluated, and files are only opened for reading. Every failure is a
@@ -15,14 +15,15 @@ the place in it (``position``), rendered::
 
 One module per job: ``source`` (paths, stdin, format sniffing, text), ``npy``, ``npz``,
 ``safetensors_file``, ``bfloat16`` (bfloat16 widened to float32), ``shards`` (several files as
-one), ``table`` (CSV/TSV), ``jsonfile`` (JSON/JSONL), ``keys`` (which array or column holds what, and
-the class-name lookup), ``vector`` (--weight values). Nothing here prints; csv, json and zipfile
-are imported when a file needs them.
+one), ``table`` (CSV/TSV), ``jsonfile`` (JSON/JSONL), ``keys`` (which array or column holds
+what, and the class-name lookup), ``vector`` (--weight values). Nothing here prints; csv, json
+and zipfile are imported when a file needs them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
@@ -158,13 +159,12 @@ def _read_pred_shards(pred: str, own: bool, s: ReadSettings, how: tuple):
     read = [_read_pred(f, own, s, how) for f in files]
     names = [src.name for src, _, _ in read]
     parts = [p for _, _, p in read]
-    joined = Part(
-        pred=shards.concat([p.pred for p in parts], names, pred),
-        class_names=parts[0].class_names,
-    )
+    # a Concat slices rows like an array; Part is typed for arrays
+    joined = Part(class_names=parts[0].class_names)
+    joined.pred = cast(Any, shards.concat([p.pred for p in parts], names, pred))
     with_targets = [p.target is not None for p in parts]
     if all(with_targets):
-        joined.target = shards.concat([p.target for p in parts], names, pred)
+        joined.target = cast(Any, shards.concat([p.target for p in parts], names, pred))
     elif any(with_targets):
         lacking = names[with_targets.index(False)]
         raise file_error(

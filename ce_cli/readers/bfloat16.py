@@ -79,8 +79,7 @@ def as_bfloat16(arr, name: str):
 def _not_two_bytes(dt: np.dtype, name: str):
     return file_error(
         name,
-        f"holds {dt} values ({dt.itemsize} bytes each); --pred-dtype bfloat16 reads "
-        "2-byte values",
+        f"holds {dt} values ({dt.itemsize} bytes each); --pred-dtype bfloat16 reads 2-byte values",
         value=str(dt),
         expected="a 2-byte dtype",
     )

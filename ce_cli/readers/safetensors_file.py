@@ -120,7 +120,7 @@ def _tensors(header: dict, name: str, data_bytes: int) -> dict[str, Tensor]:
             continue
         out[key] = _entry(key, entry, name, data_bytes)
     ranges = sorted((t.begin, t.end, t.key) for t in out.values() if t.end > t.begin)
-    for (b0, e0, k0), (b1, e1, k1) in zip(ranges, ranges[1:]):
+    for (b0, e0, k0), (b1, e1, k1) in zip(ranges, ranges[1:], strict=False):
         if b1 < e0:
             raise error_at(
                 name,

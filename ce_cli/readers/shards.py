@@ -85,7 +85,7 @@ class Concat:
             return np.asarray(self)[key]
         start, stop, _ = key.indices(self.shape[0])
         pieces = []
-        for part, lo, hi in zip(self.parts, self.starts, self.starts[1:]):
+        for part, lo, hi in zip(self.parts, self.starts, self.starts[1:], strict=False):
             a, b = max(start, lo), min(stop, hi)
             if a < b:
                 pieces.append(np.asarray(part[a - lo : b - lo], dtype=self.dtype))
@@ -101,7 +101,7 @@ class Concat:
 def concat(arrays: list, names: list[str], spec: str) -> Concat:
     """The shards ``arrays`` (read from the files ``names``) as one input, checked to fit."""
     first, first_name = arrays[0], names[0]
-    for a, name in zip(arrays[1:], names[1:]):
+    for a, name in zip(arrays[1:], names[1:], strict=True):
         if a.ndim != first.ndim or tuple(a.shape[1:]) != tuple(first.shape[1:]) or not a.ndim:
             raise file_error(
                 name,
