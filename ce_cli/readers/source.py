@@ -209,13 +209,13 @@ def detect_format(src: Source, given: str | None) -> str:
     # binary magics are unambiguous, so they win over an extension or a stated format
     if head.startswith(NPY_MAGIC):
         return "npy"
+    if is_pickle(head):
+        raise pickle_error(src.name)
     ext = os.path.splitext(src.path)[1].lower() if src.path is not None else ""
     if ext in PICKLE_EXTENSIONS:
         raise pickle_format_error(src.name, ext)
     if head[:4] in _ZIP_MAGICS:
         return "npz"
-    if is_pickle(head):
-        raise pickle_error(src.name)
     if given:
         return given
     if ext in EXTENSIONS:
