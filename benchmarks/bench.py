@@ -1,7 +1,7 @@
 """Benchmark ce-loss on big inputs against a plain PyTorch script, side by side in one run.
 
-    python benchmarks/bench.py [--quick] [--runs 5] [--cases loss,grad,vocab,few,layout]
-                               [--markdown FILE]
+    python benchmarks/bench.py [--quick] [--runs 5]
+                               [--cases loss,grad,vocab,few,layout,bf16,shards] [--markdown FILE]
 
 Every case writes its inputs (float32 logits and int64 class labels as ``.npy``) to a temporary
 directory, then times fresh subprocesses, interleaved in rounds so that drifts of a noisy machine
@@ -24,6 +24,10 @@ The inputs are in the page cache (just written), as they would be after the firs
 The ``layout`` case times ce-loss against itself: the same float32 logits as ``(N, T, V)`` with
 ``--class-dim -1`` (classes last, as language models write them) and as the 2-D ``(N*T, V)``
 file, interleaved in the same rounds; classes last must cost within 10% of the 2-D input.
+
+The ``bf16`` and ``shards`` cases (bfloat16 ``.safetensors`` against torch, 8 shards against one
+file) are in ``bench_formats.py``; ``--cases`` runs them by name (not by default: the bf16 file
+is 2 GB).
 
 Prints a Markdown table and the machine; ``--markdown FILE`` also writes them to FILE.
 """
@@ -220,7 +224,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--cases",
         default="loss,grad,vocab,few,layout",
-        help="comma-separated: loss, grad, vocab, few, layout",
+        help="comma-separated: loss, grad, vocab, few, layout, bf16, shards",
     )
     ap.add_argument(
         "--via",
@@ -234,8 +238,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     table = QUICK if args.quick else FULL
     keys = [k.strip() for k in args.cases.split(",") if k.strip()]
     args.layout = "layout" in keys
+    args.bf16, args.shards = "bf16" in keys, "shards" in keys
     try:
-        args.case_list = [table[k] for k in keys if k != "layout"]
+        args.case_list = [table[k] for k in keys if k not in ("layout", "bf16", "shards")]
     except KeyError as e:
         ap.error(f"unknown case {e}; choose from {', '.join(table)}")
     return args
@@ -367,6 +372,25 @@ def report(rows_out: list, args: argparse.Namespace, torch_ok: bool) -> str:
     return "\n".join(lines + notes) + "\n"
 
 
+def measure_formats(args: argparse.Namespace, torch_ok: bool, folder: str, env: dict) -> str:
+    """The bf16 and shards cases' tables ("" when neither was asked for)."""
+    if not (args.bf16 or args.shards):
+        return ""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_formats
+
+    bench = sys.modules[__name__]
+    bf16 = shards = None
+    if args.bf16:
+        print("# bfloat16 .safetensors", file=sys.stderr)
+        bf16 = bench_formats.measure_bf16(bench, args, torch_ok, folder, env)
+    if args.shards:
+        print("# shards vs one file", file=sys.stderr)
+        shards = bench_formats.measure_shards(bench, args, folder, env)
+    ref_name = "torch" if torch_ok and bench_formats._has_safetensors() else "np.load"
+    return bench_formats.formats_report(bf16, shards, ref_name)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch_ok = torch_available()
@@ -384,12 +408,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.layout:
             print("# classes last vs 2-D", file=sys.stderr)
             layout_row = measure_layout(args, folder, env)
+        formats = measure_formats(args, torch_ok, folder, env)
     finally:
         if not args.dir:
             shutil.rmtree(folder, ignore_errors=True)
     text = report(rows_out, args, torch_ok) if rows_out else ""
     if args.layout:
         text += layout_report(layout_row)
+    text += formats
     print(text)
     if args.markdown:
         with open(args.markdown, "w") as f:

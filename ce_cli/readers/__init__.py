@@ -27,6 +27,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from ..errors import CeLossError
 from ..settings import ReadSettings
 from . import shards
 from .bfloat16 import as_bfloat16, check_pred_dtype, read_npy_bits
@@ -78,7 +79,13 @@ class Loaded:
 
 
 def _read_npy_part(src: Source, fmt: str, req: Request) -> Part:
-    arr = read_npy(src, req.mmap)
+    try:
+        arr = read_npy(src, req.mmap)
+    except CeLossError as e:
+        # NumPy saves ml_dtypes.bfloat16 as a 2-byte void: say how to read it as numbers
+        if req.role == "pred" and e.value in ("|V2", "V2") and e.hint is None:
+            e.hint = "if these are bfloat16 values (ml_dtypes), give --pred-dtype bfloat16"
+        raise
     return Part(target=arr) if req.role == "target" else Part(pred=arr)
 
 

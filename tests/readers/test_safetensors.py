@@ -291,3 +291,58 @@ def test_pickle_formats_are_refused_by_name(tmp_path, ext):
     assert msg.startswith(f"{p} is a {ext} file, a pickle-based format that ce-loss never loads")
     assert "expected .safetensors or .npy" in msg
     assert "safetensors.torch.save_file" in info.value.hint
+
+
+def test_void_npy_hints_at_pred_dtype(tmp_path):
+    p = tmp_path / "v.npy"
+    np.save(p, np.zeros(4, np.uint16).view("V2"))
+    with pytest.raises(CeLossError) as info:
+        load(str(p), str(p))
+    assert info.value.hint == "if these are bfloat16 values (ml_dtypes), give --pred-dtype bfloat16"
+
+
+# Conventional names in .npz and .json (issue 12 item 5)
+
+
+def test_npz_positional_arrays_are_predictions_then_targets(tmp_path):
+    p = tmp_path / "pos.npz"
+    x, t = np.ones((3, 2)), np.array([1, 0, 1])
+    np.savez(p, x, t)
+    r = load(str(p))
+    np.testing.assert_array_equal(np.asarray(r.pred), x)
+    np.testing.assert_array_equal(np.asarray(r.target), t)
+
+
+@pytest.mark.parametrize(
+    ("pk", "tk"), [("predictions", "references"), ("logits", "label_ids"), ("arr_0", "arr_1")]
+)
+def test_npz_and_json_conventional_names(tmp_path, pk, tk):
+    x, t = [[0.5, 1.0], [2.0, 0.0]], [1, 0]
+    j = tmp_path / "c.json"
+    j.write_text(json.dumps({pk: x, tk: t}))
+    z = tmp_path / "c.npz"
+    np.savez(z, **{pk: np.array(x), tk: np.array(t)})
+    for path in (j, z):
+        r = load(str(path))
+        assert np.asarray(r.target).tolist() == t, path
+
+
+def test_safetensors_through_the_command_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from ce_cli.cli import app
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2, 4, 6)).astype(np.float32)
+    t = rng.integers(0, 6, size=(2, 4))
+    p = tmp_path / "lm.safetensors"
+    st.save_file({"logits": x, "input_ids": t}, str(p))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "t.npy", t)
+    args = ["--class-dim", "last", "--shift", "--format", "plain"]
+    one = CliRunner().invoke(app, ["compute", str(p), *args])
+    two = CliRunner().invoke(
+        app, ["compute", str(tmp_path / "x.npy"), str(tmp_path / "t.npy"), *args]
+    )
+    assert one.exit_code == 0, one.output
+    assert one.stdout == two.stdout

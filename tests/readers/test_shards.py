@@ -177,3 +177,24 @@ def test_counts_that_do_not_add_up(tmp_path):
 def test_standard_input_in_a_list(tmp_path):
     with pytest.raises(CeLossError, match="lists standard input"):
         load(f"{tmp_path / 'a.npy'},-", str(tmp_path / "t.npy"))
+
+
+def test_shards_through_the_command_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from ce_cli.cli import app
+
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(23, 7))
+    t = rng.integers(0, 7, size=23)
+    save_shards(tmp_path, x, [3, 11], "shard")
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "t.npy", t)
+    args = ["--per-sample", "--grad", "--format", "json"]
+    pattern = str(tmp_path / "shard-*.npy")
+    got = CliRunner().invoke(app, ["compute", pattern, str(tmp_path / "t.npy"), *args])
+    want = CliRunner().invoke(
+        app, ["compute", str(tmp_path / "x.npy"), str(tmp_path / "t.npy"), *args]
+    )
+    assert got.exit_code == 0, got.output
+    assert got.stdout.replace(pattern, "X") == want.stdout.replace(str(tmp_path / "x.npy"), "X")
