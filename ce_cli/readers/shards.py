@@ -81,9 +81,21 @@ class Concat:
         return self.shape[0]
 
     def __getitem__(self, key) -> np.ndarray:
+        if isinstance(key, tuple) and key and isinstance(key[0], (slice, int, np.integer)):
+            rows = self[key[0]]  # rows first, from the shards they lie in; then the rest
+            return rows[key[1:]] if not isinstance(key[0], slice) else rows[(slice(None), *key[1:])]
+        if isinstance(key, (int, np.integer)):
+            i = int(key) + self.shape[0] if key < 0 else int(key)
+            if not 0 <= i < self.shape[0]:
+                raise IndexError(f"row {int(key)} is out of range for {self.shape[0]} rows")
+            return self._rows(i, i + 1)[0]
         if not isinstance(key, slice) or key.step not in (None, 1):
             return np.asarray(self)[key]
         start, stop, _ = key.indices(self.shape[0])
+        return self._rows(start, stop)
+
+    def _rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` (0 <= start, stop <= len), read from the shards they lie in."""
         pieces = []
         for part, lo, hi in zip(self.parts, self.starts, self.starts[1:], strict=False):
             a, b = max(start, lo), min(stop, hi)

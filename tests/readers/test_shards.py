@@ -198,3 +198,18 @@ def test_shards_through_the_command_line(tmp_path):
     )
     assert got.exit_code == 0, got.output
     assert got.stdout.replace(pattern, "X") == want.stdout.replace(str(tmp_path / "x.npy"), "X")
+
+
+@given(n=hs.integers(1, 20), cut=hs.integers(1, 19), i=hs.integers(-25, 25), j=hs.integers(0, 3))
+def test_concat_indexes_like_an_array(n, cut, i, j):
+    arr = np.arange(n * 3, dtype=np.float64).reshape(n, 3)
+    cut = min(cut, n)
+    c = concat([arr[:cut], arr[cut:]] if cut < n else [arr], ["a", "b"][: 1 + (cut < n)], "s")
+    for key in (i, (i, j % 3), (slice(i, None), j % 3), (slice(None, i), Ellipsis)):
+        try:
+            want = arr[key]
+        except IndexError:
+            with pytest.raises(IndexError):
+                c[key]
+            continue
+        np.testing.assert_array_equal(c[key], want)
