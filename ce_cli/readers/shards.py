@@ -83,7 +83,9 @@ class Concat:
     def __getitem__(self, key) -> np.ndarray:
         if isinstance(key, tuple) and key and isinstance(key[0], (slice, int, np.integer)):
             rows = self[key[0]]  # rows first, from the shards they lie in; then the rest
-            return rows[key[1:]] if not isinstance(key[0], slice) else rows[(slice(None), *key[1:])]
+            return (
+                rows[key[1:]] if not isinstance(key[0], slice) else rows[(slice(None),) + key[1:]]
+            )
         if isinstance(key, (int, np.integer)):
             i = int(key) + self.shape[0] if key < 0 else int(key)
             if not 0 <= i < self.shape[0]:
