@@ -1,7 +1,7 @@
 """Benchmark ce-loss on big inputs against a plain PyTorch script, side by side in one run.
 
-    python benchmarks/bench.py [--quick] [--runs 5] [--cases loss,grad,vocab,few,layout,metrics]
-                               [--markdown FILE]
+    python benchmarks/bench.py [--quick] [--runs 5] [--markdown FILE]
+                        [--cases loss,grad,vocab,few,layout,metrics,bf16,shards]
     python benchmarks/bench.py --against OTHER_CHECKOUT   # this ce-loss against another version
 
 Every case writes its inputs (float32 logits and int64 class labels as ``.npy``) to a temporary
@@ -32,6 +32,10 @@ The ``metrics`` case compares ce-loss with itself on 100,000 x 1,000 float32 log
 side in the same rounds: the loss alone, the loss with ``--metrics --top-k 5 --per-class``
 (accuracy, top-5, perplexity, entropy, Brier, ECE, per-class table) and with ``--worst 100``,
 each as marginal time over the same command on the tiny input (``--format json``).
+
+The ``bf16`` and ``shards`` cases (bfloat16 ``.safetensors`` against torch, 8 shards against one
+file) are in ``bench_formats.py``; ``--cases`` runs them by name (not by default: the bf16 file
+is 2 GB).
 
 Prints a Markdown table and the machine; ``--markdown FILE`` also writes them to FILE.
 """
@@ -237,7 +241,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--cases",
         default="loss,grad,vocab,few,layout",
-        help="comma-separated: loss, grad, vocab, few, layout, metrics",
+        help="comma-separated: loss, grad, vocab, few, layout, metrics, bf16, shards",
     )
     ap.add_argument(
         "--via",
@@ -256,8 +260,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     table = QUICK if args.quick else FULL
     keys = [k.strip() for k in args.cases.split(",") if k.strip()]
     args.layout = "layout" in keys
+    args.bf16, args.shards = "bf16" in keys, "shards" in keys
     try:
-        args.case_list = [table[k] for k in keys if k != "layout"]
+        args.case_list = [table[k] for k in keys if k not in ("layout", "bf16", "shards")]
     except KeyError as e:
         ap.error(f"unknown case {e}; choose from {', '.join(table)}")
     return args
@@ -466,6 +471,25 @@ def _ref_name(args: argparse.Namespace, torch_ok: bool) -> str:
     return "torch" if torch_ok else "np.load"
 
 
+def measure_formats(args: argparse.Namespace, torch_ok: bool, folder: str, env: dict) -> str:
+    """The bf16 and shards cases' tables ("" when neither was asked for)."""
+    if not (args.bf16 or args.shards):
+        return ""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_formats
+
+    bench = sys.modules[__name__]
+    bf16 = shards = None
+    if args.bf16:
+        print("# bfloat16 .safetensors", file=sys.stderr)
+        bf16 = bench_formats.measure_bf16(bench, args, torch_ok, folder, env)
+    if args.shards:
+        print("# shards vs one file", file=sys.stderr)
+        shards = bench_formats.measure_shards(bench, args, folder, env)
+    ref_name = "torch" if torch_ok and bench_formats._has_safetensors() else "np.load"
+    return bench_formats.formats_report(bf16, shards, ref_name)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch_ok = torch_available()
@@ -488,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.layout:
             print("# classes last vs 2-D", file=sys.stderr)
             layout_row = measure_layout(args, folder, env)
+        formats = measure_formats(args, torch_ok, folder, env)
     finally:
         if not args.dir:
             shutil.rmtree(folder, ignore_errors=True)
@@ -495,6 +520,8 @@ def main(argv: list[str] | None = None) -> int:
         texts.insert(0, report(rows_out, args, torch_ok))
     if args.layout:
         texts.append(layout_report(layout_row))
+    if formats:
+        texts.append(formats)
     text = "\n".join(texts)
     print(text)
     if args.markdown:

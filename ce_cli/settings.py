@@ -60,6 +60,9 @@ class ReadSettings:
     a header one cell short); ``decimal`` the decimal mark ("." or ","; None: "." unless the
     cells are separated by semicolons or tabs and hold decimal commas); ``encoding`` the text's
     encoding (None: UTF-8, or UTF-16 when the file starts with its byte-order mark).
+
+    ``pred_dtype`` ``"bfloat16"`` reads the predictions' 2-byte values (an .npy of
+    ``ml_dtypes.bfloat16``, saved as ``|V2``) as bfloat16, widened exactly to float32.
     """
 
     pred_format: str | None = None
@@ -71,6 +74,7 @@ class ReadSettings:
     index_col: bool | None = None
     decimal: str | None = None
     encoding: str | None = None
+    pred_dtype: str | None = None
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ from .options import (
     PlotOpt,
     PosWeightOpt,
     PredArg,
+    PredDtypeOpt,
     PredFormatOpt,
     PredKeyOpt,
     QuietOpt,
@@ -155,10 +156,12 @@ def _read(
     target_key,
     target_column,
     table=(None, None, None),
-    max_input_bytes=None,
+    other=(None, None),
 ) -> ReadSettings:
-    """The read settings; ``table``: --index-col, --decimal and --encoding."""
+    """The read settings; ``table``: --index-col, --decimal and --encoding; ``other``:
+    --max-input-bytes and --pred-dtype."""
     index_col, decimal, encoding = table
+    max_input_bytes, pred_dtype = other
     return ReadSettings(
         max_input_bytes=max_input_bytes,
         pred_format=pred_format.value if pred_format else None,
@@ -169,6 +172,7 @@ def _read(
         index_col=index_col,
         decimal=decimal,
         encoding=encoding,
+        pred_dtype=pred_dtype,
     )
 
 
@@ -233,6 +237,7 @@ def compute(
     index_col: IndexColOpt = None,
     decimal: DecimalOpt = None,
     encoding: EncodingOpt = None,
+    pred_dtype: PredDtypeOpt = None,
     quiet: QuietOpt = False,
     color: ColorOpt = Color.auto,
     debug: DebugOpt = False,
@@ -291,7 +296,13 @@ def compute(
         view = View(per_sample=per_sample, grad=grad, whole=fmt is not Format.table)
         table = (index_col, decimal, encoding)
         read = _read(
-            pred_format, target_format, pred_key, target_key, target_column, table, max_input_bytes
+            pred_format,
+            target_format,
+            pred_key,
+            target_key,
+            target_column,
+            table,
+            (max_input_bytes, pred_dtype),
         )
         report = _run(pred, target, spec, read, out, view, quiet, measure)
         _render(report, fmt)
@@ -353,6 +364,7 @@ def check(
     index_col: IndexColOpt = None,
     decimal: DecimalOpt = None,
     encoding: EncodingOpt = None,
+    pred_dtype: PredDtypeOpt = None,
     quiet: QuietOpt = False,
     color: ColorOpt = Color.auto,
     debug: DebugOpt = False,
@@ -399,7 +411,13 @@ def check(
         spec = _layout(spec, class_dim, shift)
         table = (index_col, decimal, encoding)
         read = _read(
-            pred_format, target_format, pred_key, target_key, target_column, table, max_input_bytes
+            pred_format,
+            target_format,
+            pred_key,
+            target_key,
+            target_column,
+            table,
+            (max_input_bytes, pred_dtype),
         )
         out = OutputSettings(workers=threads)
         report = _run(pred, target, spec, read, out, View(), quiet, measure)

@@ -41,6 +41,7 @@ OPTION_NAMES = {
     "decimal": "--decimal",
     "index_col": "--index-col",
     "no_index_col": "--no-index-col",
+    "pred_dtype": "--pred-dtype",
 }
 
 

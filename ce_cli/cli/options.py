@@ -64,6 +64,7 @@ class FileFormat(str, Enum):
     jsonl = "jsonl"
     parquet = "parquet"
     feather = "feather"
+    safetensors = "safetensors"
 
 
 _IO = "Input files"
@@ -197,6 +198,16 @@ PredKeyOpt = Annotated[
         "--pred-key",
         help="Array name of the predictions in an .npz or key in a JSON "
         "object (default: logits, probs, predictions, ...).",
+        show_default=False,
+        rich_help_panel=_IO,
+    ),
+]
+PredDtypeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--pred-dtype",
+        help="Read PRED's 2-byte values as bfloat16 (bf16), e.g. an .npy of "
+        "ml_dtypes.bfloat16 (saved as |V2); widened exactly to float32.",
         show_default=False,
         rich_help_panel=_IO,
     ),

@@ -1,10 +1,11 @@
 """Files and standard input to NumPy arrays: the only part of ce-loss that reads data.
 
-Formats: ``.npy`` and ``.npz`` (NumPy), ``.csv``, ``.tsv`` and ``.txt`` (tables of numbers),
-``.json`` and ``.jsonl``/``.ndjson``. :func:`load` reads the predictions and targets of one run
-and returns a :class:`Loaded`; :func:`read_vector` reads the value of ``--weight`` or
-``--pos-weight``; :func:`open_rows` opens one ``.npy`` file to be read by rows (:func:`open_npy`
-maps it).
+Formats: ``.npy`` and ``.npz`` (NumPy), ``.safetensors``, ``.csv``, ``.tsv`` and ``.txt``
+(tables of numbers), ``.json`` and ``.jsonl``/``.ndjson``, Parquet and Feather; PRED and TARGET
+may each be shards (a glob, or a comma-separated list of files) read as one. :func:`load` reads
+the predictions and targets of one run and returns a :class:`Loaded`; :func:`read_vector` reads
+the value of ``--weight`` or ``--pos-weight``; :func:`open_rows` opens one ``.npy`` file to be
+read by rows (:func:`open_npy` maps it).
 
 Nothing is ever unpickled (an object array is refused from its header, before its data is
 read), nothing is evaluated, and files are only opened for reading. Every failure is a
@@ -14,20 +15,24 @@ the place in it (``position``), rendered::
     logits.csv line 7, column 3 ('bird'): 'abc' is not a number
 
 One module per job: ``source`` (paths, stdin, format sniffing, text), ``npy``, ``npz``,
-``table`` (CSV/TSV), ``jsonfile`` (JSON/JSONL), ``keys`` (which array or column holds what, and
-the class-name lookup), ``vector`` (--weight values). Nothing here prints; csv, json and zipfile
-are imported when a file needs them.
+``safetensors_file``, ``bfloat16`` (bfloat16 widened to float32), ``shards`` (several files as
+one), ``table`` (CSV/TSV), ``jsonfile`` (JSON/JSONL), ``keys`` (which array or column holds
+what, and the class-name lookup), ``vector`` (--weight values). Nothing here prints; csv, json
+and zipfile are imported when a file needs them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 
 from ..errors import CeLossError
 from ..settings import ReadSettings
+from . import shards
 from .arrow import read_arrow
+from .bfloat16 import as_bfloat16, check_pred_dtype, read_npy_bits
 from .compressed import decompressed
 from .jsonfile import MAX_DIMS, read_json, read_jsonl
 from .keys import CLASS_NAME_KEYS, LABEL_COLUMNS, PRED_KEYS, TARGET_KEYS, class_names
@@ -36,6 +41,7 @@ from .npy import MAX_NPY_HEADER, open_npy, open_rows, read_npy
 from .npz import read_npz
 from .request import NPZ_BLOCK_BYTES, TEXT_PIECE, Part, Request
 from .rows import Rows
+from .safetensors_file import read_safetensors
 from .source import FORMATS, KIND, STDIN_NAME, Source, check_format, detect_format, nonempty_stdin
 from .table import read_table
 from .vector import read_vector
@@ -83,7 +89,13 @@ class Loaded:
 
 
 def _read_npy_part(src: Source, fmt: str, req: Request) -> Part:
-    arr = read_npy(src, req.lazy)
+    try:
+        arr = read_npy(src, req.lazy)
+    except CeLossError as e:
+        # NumPy saves ml_dtypes.bfloat16 as a 2-byte void: say how to read it as numbers
+        if req.role == "pred" and e.value in ("|V2", "V2") and e.hint is None:
+            e.hint = "if these are bfloat16 values (ml_dtypes), give --pred-dtype bfloat16"
+        raise
     return Part(target=arr) if req.role == "target" else Part(pred=arr)
 
 
@@ -96,7 +108,10 @@ _READERS = {
     "jsonl": read_jsonl,
     "parquet": read_arrow,
     "feather": read_arrow,
+    "safetensors": read_safetensors,
 }
+# Formats whose predictions --pred-dtype bfloat16 can reinterpret (their raw 2-byte values).
+_BF16_FORMATS = ("npy", "safetensors")
 
 
 def load(
@@ -140,18 +155,20 @@ def load(
             "the predictions and the targets cannot both come from "
             "standard input; expected one of them as a file",
         )
-    psrc, fmt, part = _read_pred(pred, target is None, s, (pf, stdin, lazy))
-    target_arr, target_name = part.target, (psrc.name if part.target is not None else None)
+    check_pred_dtype(s.pred_dtype)
+    pred_name, fmt, part = _read_pred_shards(pred, target is None, s, (pf, stdin, lazy))
+    target_arr, target_name = part.target, (pred_name if part.target is not None else None)
     notes = list(part.notes)
     if target is not None:
-        tpart, target_name = _read_target(target, part.class_names, s, (tf, stdin, lazy))
+        tpart, target_name = _read_target_shards(target, part.class_names, s, (tf, stdin, lazy))
         target_arr = tpart.target
         notes += tpart.notes
+        shards.check_rows(part.pred, target_arr, (pred, target))
     assert part.pred is not None  # every reader gives the predictions file's predictions
     return Loaded(
         pred=part.pred,
         target=target_arr,
-        pred_name=psrc.name,
+        pred_name=pred_name,
         target_name=target_name,
         class_names=part.class_names,
         pred_format=fmt,
@@ -169,10 +186,49 @@ def _check_limit(limit) -> None:
         )
 
 
+def _read_pred_shards(pred: str, own: bool, s: ReadSettings, how: tuple):
+    """PRED's name, format and part: of one file, or its shards joined (named as given)."""
+    files = shards.expand(pred)
+    if files is None:
+        psrc, fmt, part = _read_pred(pred, own, s, how)
+        return psrc.name, fmt, part
+    read = [_read_pred(f, own, s, how) for f in files]
+    names = [src.name for src, _, _ in read]
+    parts = [p for _, _, p in read]
+    # a Concat slices rows like an array; Part is typed for arrays
+    joined = Part(class_names=parts[0].class_names)
+    joined.notes = [note for p in parts for note in p.notes]
+    joined.pred = cast(Any, shards.concat([p.pred for p in parts], names, pred))
+    with_targets = [p.target is not None for p in parts]
+    if all(with_targets):
+        joined.target = cast(Any, shards.concat([p.target for p in parts], names, pred))
+    elif any(with_targets):
+        lacking = names[with_targets.index(False)]
+        raise file_error(
+            lacking, f"holds no targets but other shards of {pred} do; expected all or none"
+        )
+    return pred, read[0][1], joined
+
+
+def _read_target_shards(target: str, names, s: ReadSettings, how: tuple):
+    """TARGET's part and name: of one file, or its shards joined (named as given)."""
+    files = shards.expand(target)
+    if files is None:
+        return _read_target(target, names, s, how)
+    read = [_read_target(f, names, s, how) for f in files]
+    joined = Part(
+        target=cast(Any, shards.concat([p.target for p, _ in read], [n for _, n in read], target))
+    )
+    joined.notes = [note for p, _ in read for note in p.notes]
+    return joined, target
+
+
 def _read_pred(pred: str, own: bool, s: ReadSettings, how: tuple):
     """PRED's source, format and part; ``own``: its targets come from the same file."""
     given, stdin, lazy = how
     psrc, fmt = _open(pred, stdin, given, s, key=s.pred_key, option="pred key", own=own)
+    if s.pred_dtype is not None:
+        return psrc, fmt, _read_bf16(psrc, fmt, own, s, lazy)
     request = Request(
         role="pred",
         pred_key=s.pred_key,
@@ -184,6 +240,24 @@ def _read_pred(pred: str, own: bool, s: ReadSettings, how: tuple):
     )
     request.piece, request.block_bytes = TEXT_PIECE, NPZ_BLOCK_BYTES
     return psrc, fmt, _READERS[fmt](psrc, fmt, request)
+
+
+def _read_bf16(src: Source, fmt: str, own: bool, s: ReadSettings, mmap: bool) -> Part:
+    """PRED's part with its predictions' 2-byte values read as bfloat16 (--pred-dtype)."""
+    if fmt not in _BF16_FORMATS:
+        raise file_error(
+            src.name,
+            f"is {KIND[fmt]}, which holds no raw 2-byte values; --pred-dtype bfloat16 "
+            "applies to .npy and .safetensors files",
+        )
+    if fmt == "npy":
+        return Part(pred=as_bfloat16(read_npy_bits(src, mmap), src.name))
+    request = Request(
+        role="pred", pred_key=s.pred_key, target_key=s.target_key if own else None, own_target=own
+    )
+    part = read_safetensors(src, fmt, request)
+    part.pred = as_bfloat16(part.pred, src.name)
+    return part
 
 
 def _read_target(target: str, names, s: ReadSettings, how: tuple):
@@ -231,11 +305,11 @@ def _check_applies(
     key_option: str = "",
     column: str | int | None = None,
 ) -> None:
-    if key is not None and fmt not in ("npz", "json", "jsonl", "parquet", "feather"):
+    if key is not None and fmt not in ("npz", "json", "jsonl", "parquet", "feather", "safetensors"):
         raise file_error(
             name,
             f"is {KIND[fmt]}, which has no named arrays; "
-            f"the {key_option} applies to .npz, .json and .jsonl files",
+            f"the {key_option} applies to .npz, .safetensors, .json and .jsonl files",
         )
     if column is not None and fmt not in ("csv", "tsv"):
         raise file_error(

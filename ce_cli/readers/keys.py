@@ -14,7 +14,10 @@ from .messages import error_at, file_error, names_list
 if TYPE_CHECKING:
     from .request import Request
 
-# Conventional names of the arrays in an .npz archive, a JSON object or a JSON Lines object.
+# Conventional names of the arrays in an .npz archive, a .safetensors file, a JSON object or a
+# JSON Lines object. "predictions"/"references" are Hugging Face evaluate's; "arr_0"/"arr_1" are
+# what np.savez(path, x, y) calls its positional arrays (first predictions, then targets);
+# "input_ids" are a causal language model's targets under --shift, after any label array.
 PRED_KEYS = (
     "logits",
     "log_probs",
@@ -28,8 +31,20 @@ PRED_KEYS = (
     "outputs",
     "scores",
     "x",
+    "arr_0",
 )
-TARGET_KEYS = ("labels", "label", "targets", "target", "y", "classes")
+TARGET_KEYS = (
+    "labels",
+    "label",
+    "label_ids",
+    "targets",
+    "target",
+    "references",
+    "y",
+    "classes",
+    "arr_1",
+    "input_ids",
+)
 # "classes" of strings names the classes; "classes" of numbers holds the targets.
 CLASS_NAME_KEYS = ("class_names", "classes")
 # Header names that mark the label column of a table (compared without case).

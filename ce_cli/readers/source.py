@@ -14,7 +14,7 @@ from typing import BinaryIO
 from ..errors import CeLossError
 from .messages import error_at, file_error
 
-FORMATS = ("npy", "npz", "csv", "tsv", "json", "jsonl", "parquet", "feather")
+FORMATS = ("npy", "npz", "csv", "tsv", "json", "jsonl", "parquet", "feather", "safetensors")
 ALIASES = {"txt": "csv", "ndjson": "jsonl", "tab": "tsv", "arrow": "feather", "ipc": "feather"}
 EXTENSIONS = {
     ".npy": "npy",
@@ -30,6 +30,7 @@ EXTENSIONS = {
     ".feather": "feather",
     ".arrow": "feather",
     ".ipc": "feather",
+    ".safetensors": "safetensors",
 }
 KIND = {
     "npy": "an .npy file",
@@ -40,7 +41,11 @@ KIND = {
     "jsonl": "a JSON Lines file",
     "parquet": "a Parquet file",
     "feather": "a Feather/Arrow file",
+    "safetensors": "a .safetensors file",
 }
+# Formats written by pickling (torch.save, pickle.dump): refused by name, whatever their bytes
+# (torch.save writes a zip archive that would otherwise pass for an .npz).
+PICKLE_EXTENSIONS = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
 
 STDIN_NAME = "<stdin>"
 
@@ -239,7 +244,20 @@ def pickle_error(name: str) -> CeLossError:
         name,
         "is a Python pickle, not a NumPy array file; ce-loss never unpickles data, since "
         "unpickling can run arbitrary code",
-        hint="save plain numbers with numpy.save(path, array.astype(float))",
+        hint="save plain numbers with numpy.save(path, array.astype(float)), or tensors with "
+        "safetensors.torch.save_file({'logits': tensor}, 'logits.safetensors')",
+    )
+
+
+def pickle_format_error(name: str, ext: str) -> CeLossError:
+    """A file whose name says torch.save or pickle wrote it (.pt, .bin, .pkl...)."""
+    return file_error(
+        name,
+        f"is a {ext} file, a pickle-based format that ce-loss never loads, since loading it "
+        "can run arbitrary code; expected .safetensors or .npy",
+        hint="convert it once where you trust it: safetensors.torch.save_file({'logits': "
+        f"torch.load('{name}').contiguous()}}, 'logits.safetensors'), or numpy.save('logits.npy', "
+        f"torch.load('{name}').float().numpy())",
     )
 
 
@@ -249,20 +267,21 @@ def detect_format(src: Source, given: str | None) -> str:
     # binary magics are unambiguous, so they win over an extension or a stated format
     if head.startswith(NPY_MAGIC):
         return "npy"
-    if head[:4] in _ZIP_MAGICS:
-        return "npz"
     if is_pickle(head):
         raise pickle_error(src.name)
+    ext = os.path.splitext(src.path)[1].lower() if src.path is not None else ""
+    if ext in PICKLE_EXTENSIONS:
+        raise pickle_format_error(src.name, ext)
+    if head[:4] in _ZIP_MAGICS:
+        return "npz"
     if head[:4] == b"PAR1":
         return "parquet"
     if head[:6] == b"ARROW1":
         return "feather"
     if given:
         return given
-    if src.path is not None:
-        ext = os.path.splitext(src.path)[1].lower()
-        if ext in EXTENSIONS:
-            return EXTENSIONS[ext]
+    if ext in EXTENSIONS:
+        return EXTENSIONS[ext]
     return _sniff_text(src.read())
 
 

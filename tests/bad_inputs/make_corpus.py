@@ -13,6 +13,7 @@ The pickles written here are harmless (a list of numbers); the malicious pickle 
 from __future__ import annotations
 
 import io
+import json
 import pickle
 import struct
 import sys
@@ -158,7 +159,37 @@ def corpus() -> dict[str, bytes]:
     f["lm_logits_nan.npy"] = npy(np.where(np.arange(40).reshape(2, 4, 5) == 33, np.nan, lm))
     f["lm_one_position_logits.npy"] = npy(lm[:, :1])
     f["lm_one_position_labels.npy"] = npy(np.array([[1], [3]]))
+
+    # .safetensors written by hand (issue 12): a good one, then damaged headers
+    f["ok_logits.safetensors"] = safetensors({"logits": LOGITS.astype("<f4")})
+    good = safetensors({"logits": LOGITS.astype("<f4")})
+    f["st_length_past_end.safetensors"] = (10**6).to_bytes(8, "little") + good[8:]
+    f["st_bad_json.safetensors"] = len(b"{oops").to_bytes(8, "little") + b"{oops"
+    f["st_unknown_dtype.safetensors"] = safetensors({"logits": LOGITS.astype("<f4")}, "Q7")
+    # shards that do not fit together, and bfloat16 asked of 4-byte values
+    f["shards/a-1.npy"] = npy(LOGITS[:2])
+    f["shards/a-2.npy"] = npy(LOGITS[2:, :2])
+    f["shards/b-1.npy"] = npy(LOGITS[:2])
+    f["shards/b-2.npy"] = npy(LABELS[2:].reshape(2, 1).repeat(3, axis=1))
+    f["ok_logits_f4.npy"] = npy(LOGITS.astype(np.float32))
+    f["model.pt"] = b"PK\x05\x06" + bytes(18)  # an empty zip, as a torch.save file starts
     return f
+
+
+def safetensors(arrays: dict[str, np.ndarray], dtype: str | None = None) -> bytes:
+    """A .safetensors file of little-endian arrays (``dtype`` overrides the stated dtype)."""
+    header, data = {}, b""
+    for k, a in arrays.items():
+        b = np.ascontiguousarray(a).tobytes()
+        st = dtype or {"<f4": "F32", "<f8": "F64", "<i8": "I64"}[a.dtype.str]
+        header[k] = {
+            "dtype": st,
+            "shape": list(a.shape),
+            "data_offsets": [len(data), len(data) + len(b)],
+        }
+        data += b
+    h = json.dumps(header).encode()
+    return len(h).to_bytes(8, "little") + h + data
 
 
 def write(root: Path = FILES) -> list[Path]:

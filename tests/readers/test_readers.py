@@ -365,13 +365,13 @@ def test_npz_keys(tmp_path):
     e = fails(
         f"{p} holds the arrays out, gt; expected the predictions under one of "
         "logits, log_probs, logprobs, probs, probabilities, predictions, preds, pred, "
-        "input, outputs, scores, x",
+        "input, outputs, scores, x, arr_0",
         p,
     )
     assert e.hint == "name the predictions with --pred-key"
     e = fails(
         f"{p} holds the arrays out, gt; expected the targets under one of labels, "
-        "label, targets, target, y, classes",
+        "label, label_ids, targets, target, references, y, classes, arr_1, input_ids",
         p,
         pred_key="out",
     )
@@ -800,7 +800,7 @@ def test_json_object_errors(tmp_path):
     fails(
         f"{p} holds the keys foo, bar; expected the predictions under one of logits, "
         "log_probs, logprobs, probs, probabilities, predictions, preds, pred, input, outputs, "
-        "scores, x",
+        "scores, x, arr_0",
         p,
     )
 
@@ -970,8 +970,8 @@ def test_path_errors(tmp_path, monkeypatch):
 def test_options_that_do_not_apply(tmp_path):
     x = put(tmp_path, "x.npy", npy_bytes(np.ones(2)))
     fails(
-        f"{x} is an .npy file, which has no named arrays; the pred key applies to .npz, .json "
-        "and .jsonl files",
+        f"{x} is an .npy file, which has no named arrays; the pred key applies to .npz, "
+        ".safetensors, .json and .jsonl files",
         x,
         pred_key="a",
     )
@@ -983,8 +983,8 @@ def test_options_that_do_not_apply(tmp_path):
     )
     c = put(tmp_path, "c.csv", "1,2\n")
     fails(
-        f"{c} is a CSV file, which has no named arrays; the target key applies to .npz, .json "
-        "and .jsonl files",
+        f"{c} is a CSV file, which has no named arrays; the target key applies to .npz, "
+        ".safetensors, .json and .jsonl files",
         x,
         c,
         target_key="labels",
@@ -992,7 +992,7 @@ def test_options_that_do_not_apply(tmp_path):
     with pytest.raises(
         CeLossError,
         match=re.escape(
-            "pred_format must be one of npy, npz, csv, tsv, json, jsonl, parquet, feather; got 'xml'"
+            "pred_format must be one of npy, npz, csv, tsv, json, jsonl, parquet, feather, safetensors; got 'xml'"
         ),
     ):
         load(x, settings=ReadSettings(pred_format="xml"))

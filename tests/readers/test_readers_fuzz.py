@@ -27,6 +27,7 @@ FUZZ = settings(
 )
 
 EXT = {
+    "safetensors": ".safetensors",
     "npy": ".npy",
     "npz": ".npz",
     "csv": ".csv",
@@ -83,6 +84,10 @@ def _seeds():
         "\n".join(json.dumps(r.tolist()) for r in x).encode() + b"\n",
         b'{"probs": [0.2, 0.8], "target": [0.0, 1.0]}\n{"probs": [0.5, 0.5], "target": [1, 0]}\n',
     ]
+    seeds["safetensors"] += [
+        _safetensors({"logits": ("F32", x.astype("<f4")), "labels": ("I64", y.astype("<i8"))}),
+        _safetensors({"logits": ("BF16", x.astype("<f4").view("<u4") >> 16), "y": ("U8", y)}),
+    ]
     _habit_seeds(seeds, x, y)
     return seeds
 
@@ -124,6 +129,21 @@ def _habit_seeds(seeds: dict, x: np.ndarray, y: np.ndarray) -> None:
         b = io.BytesIO()
         pf.write_feather(t, b, compression="uncompressed")
         seeds["feather"].append(b.getvalue())
+
+
+def _safetensors(arrays: dict) -> bytes:
+    """A .safetensors file written by hand: name -> (dtype, array of that dtype's bytes)."""
+    header, data = {}, b""
+    for k, (dt, a) in arrays.items():
+        b = np.ascontiguousarray(a, dtype="<u2" if dt == "BF16" else a.dtype).tobytes()
+        header[k] = {
+            "dtype": dt,
+            "shape": list(a.shape),
+            "data_offsets": [len(data), len(data) + len(b)],
+        }
+        data += b
+    h = json.dumps(header).encode()
+    return len(h).to_bytes(8, "little") + h + data
 
 
 SEEDS = _seeds()

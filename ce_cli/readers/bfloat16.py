@@ -1,0 +1,114 @@
+"""bfloat16 predictions read as float32, widened exactly a block at a time.
+
+A bfloat16 is the upper 16 bits of a float32 (same sign, exponent and 7 leading mantissa bits),
+so shifting its bits into the upper half of a uint32 gives the float32 of the same value, NaN
+payloads and signed zeros included: torch's ``bfloat16 -> float32`` conversion does exactly
+this (c10/util/BFloat16.h, ``f32_from_bits``). No bfloat16 type is needed.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from .messages import file_error
+
+PRED_DTYPES = ("bfloat16",)
+
+
+def widen(bits) -> np.ndarray:
+    """The float32 values of bfloat16 ``bits`` (uint16), in a new array of the same shape."""
+    wide = np.asarray(bits, dtype=np.uint32)  # a copy: uint16 -> uint32
+    wide <<= 16
+    return wide.view(np.float32)
+
+
+class Bf16Array:
+    """bfloat16 values, stored as their 16 bits, that read as float32.
+
+    The engine only slices rows (``a[start:stop]``) and reads ``shape``/``dtype``/``ndim``, so
+    only the rows asked for are widened; ``np.asarray`` widens the whole array (for small
+    inputs).
+    """
+
+    def __init__(self, bits: np.ndarray):
+        self.bits = bits
+        self.shape = tuple(bits.shape)
+        self.ndim = bits.ndim
+        self.size = bits.size
+        self.dtype = np.dtype(np.float32)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key) -> np.ndarray:
+        return widen(self.bits[key])
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        a = widen(self.bits)
+        return a if dtype is None else a.astype(dtype, copy=False)
+
+
+def check_pred_dtype(value: str | None) -> str | None:
+    """--pred-dtype as given, checked: None or ``"bfloat16"`` (``bf16`` too)."""
+    from ..errors import CeLossError
+
+    if value is None:
+        return None
+    v = str(value).strip().lower()
+    v = "bfloat16" if v == "bf16" else v
+    if v not in PRED_DTYPES:
+        raise CeLossError(
+            f"must be bfloat16; got {value!r}", input="pred_dtype", value=value, expected="bfloat16"
+        )
+    return v
+
+
+def as_bfloat16(arr, name: str):
+    """``arr`` (a 2-byte array, or already :class:`Bf16Array`) read as bfloat16."""
+    if isinstance(arr, Bf16Array):
+        return arr
+    dt = np.dtype(arr.dtype)
+    if dt.itemsize != 2 or dt.hasobject:
+        raise _not_two_bytes(dt, name)
+    order = dt.byteorder if dt.byteorder in "<>" else "="
+    return Bf16Array(np.asarray(arr).view(np.dtype(order + "u2")))
+
+
+def _not_two_bytes(dt: np.dtype, name: str):
+    return file_error(
+        name,
+        f"holds {dt} values ({dt.itemsize} bytes each); --pred-dtype bfloat16 reads 2-byte values",
+        value=str(dt),
+        expected="a 2-byte dtype",
+    )
+
+
+def read_npy_bits(src, mmap: bool) -> np.ndarray:
+    """The 2-byte values of an .npy source as uint16, whatever their dtype says (NumPy saves
+    ``ml_dtypes.bfloat16`` as a 2-byte void, ``|V2``): mapped read-only when it can be."""
+    from .npy import array_extent, read_header
+
+    with src.open() as f:
+        h = read_header(f, src.name)
+        if h.dtype.hasobject or h.dtype.itemsize != 2 or h.dtype.kind not in "Vfiu":
+            raise _not_two_bytes(h.dtype, src.name)
+        order = h.dtype.byteorder if h.dtype.byteorder in "<>" else "<"
+        bits = np.dtype(order + "u2")
+        total = f.seek(0, io.SEEK_END)
+        count, nbytes = array_extent(h, total - h.offset, src.name)
+        if count == 0:
+            return np.empty(h.shape, dtype=bits)
+        if mmap and src.regular and src.path is not None:
+            try:
+                return np.memmap(
+                    src.path, dtype=bits, mode="r", offset=h.offset, shape=h.shape, order=h.order
+                )
+            except (OSError, ValueError):
+                pass  # no mmap here: read it instead
+        f.seek(h.offset)
+        buf = f.read(nbytes)
+    if len(buf) != nbytes:
+        raise file_error(src.name, "changed while it was read")
+    return np.frombuffer(buf, dtype=bits, count=count).reshape(h.shape, order=h.order)
