@@ -34,13 +34,18 @@ def read_table(src: Source, fmt: str, req: Request) -> Part:
     if found is None:
         raise file_error(name, f"is empty; expected rows of numbers separated by {sep}")
     (first, first_no), second, given_sep = found
-    table, header, notes = _shape_of(name, fmt, req, (first, first_no, second, given_sep))
+    try:
+        table, header, notes = _shape_of(name, fmt, req, (first, first_no, second, given_sep))
+        names = table.class_names_of_header() if req.role == "pred" and header else None
+    except CeLossError:
+        # text that is not text is said first, wherever it is, as when the file is read whole
+        _count_lines(src, req.piece, encoding)
+        raise
     part = Part()
     part.notes = notes
-    if req.role == "pred" and header:
-        part.class_names = table.class_names_of_header()
-        if part.class_names is not None:
-            table.names = ClassNames(part.class_names)
+    part.class_names = names
+    if names is not None:
+        table.names = ClassNames(names)
     only_labels = req.role == "target" and table.label_idx is not None
     values, labels = _fast_or_precise(src, table, lines, (first_no, header, only_labels), req)
     if values is None and labels is None:

@@ -1172,3 +1172,15 @@ def test_big_table_needs_about_its_values_in_memory(tmp_path):
     growth, values = map(int, out.stdout.split())
     assert values == 50_000 * 20 * 8
     assert growth < values + 12e6, f"peak RSS grew {growth / 1e6:.1f} MB for {values / 1e6} MB"
+
+
+def test_a_bad_byte_is_said_before_a_header_problem_whatever_the_piece_size(tmp_path, monkeypatch):
+    # found by the fuzzer: small pieces parsed the header (and refused it) before the bad byte
+    # of line 3 was decoded; a whole read names the byte
+    p = tmp_path / "f.csv"
+    p.write_bytes(b"cat,dog,bird,label,\x0c\n2.0,0.5,-1.0,0,\r\n\xb0.1,1.2,0.3,1,\r\n")
+    want = f"{p} line 3: byte 0xb0 at offset 38 is not UTF-8 text; expected a text file"
+    for piece in (1 << 18, 64, 8, 1):
+        monkeypatch.setattr(readers, "TEXT_PIECE", piece)
+        with pytest.raises(CeLossError, match="^" + re.escape(want) + "$"):
+            load(str(p))
