@@ -153,6 +153,8 @@ def _by_rows(a, move):
 class _MovedRows:
     """Rows of ``a`` seen through ``move``, read when sliced: ``v[i:j]`` reads rows i..j."""
 
+    by_rows = True  # kept and sliced, never read whole (ce_cli.core.checks.as_numeric)
+
     def __init__(self, a, move):
         self._a, self._move = a, move
         head = move(np.asarray(a[0:0]))

@@ -13,6 +13,7 @@ import io
 import numpy as np
 
 from .messages import file_error
+from .rows import RowsLike
 
 PRED_DTYPES = ("bfloat16",)
 
@@ -24,7 +25,7 @@ def widen(bits) -> np.ndarray:
     return wide.view(np.float32)
 
 
-class Bf16Array:
+class Bf16Array(RowsLike):
     """bfloat16 values, stored as their 16 bits, that read as float32.
 
     The engine only slices rows (``a[start:stop]``) and reads ``shape``/``dtype``/``ndim``, so

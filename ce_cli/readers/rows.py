@@ -38,11 +38,26 @@ def changed_error(name: str) -> CeLossError:
     return CeLossError(f"{name} changed while ce-loss was reading it")
 
 
-class Rows:
-    """An array of ``shape`` and ``dtype`` (C or Fortran ``order``) read by rows on demand."""
+class RowsLike:
+    """What every array read by rows shows the engine (``by_rows``, see
+    :func:`ce_cli.core.checks.as_numeric`): it is kept and sliced, never read whole; a reshape
+    to its own shape is itself."""
 
-    # what the engine asks of it (ce_cli.core.checks.as_numeric): keep it, do not read it whole
     by_rows = True
+    shape: tuple[int, ...]
+
+    def reshape(self, *shape: Any) -> Any:
+        want = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple) else shape
+        if tuple(want) == self.shape:
+            return self
+        return np.asarray(self).reshape(want)  # (C,) as (1, C) and the like: one row anyway
+
+    def tolist(self) -> Any:
+        return np.asarray(self).tolist()
+
+
+class Rows(RowsLike):
+    """An array of ``shape`` and ``dtype`` (C or Fortran ``order``) read by rows on demand."""
 
     def __init__(self, name: str, shape: tuple[int, ...], dtype: np.dtype, order: str):
         self.name, self.shape, self.dtype, self.order = name, tuple(shape), dtype, order
@@ -77,15 +92,6 @@ class Rows:
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         whole = self.read(0, self.shape[0]) if self.shape else self.read_all()
         return whole if dtype is None else whole.astype(dtype, copy=False)
-
-    def tolist(self) -> Any:
-        return np.asarray(self).tolist()
-
-    def reshape(self, *shape: Any) -> Any:
-        want = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple) else shape
-        if tuple(want) == self.shape:
-            return self
-        return np.asarray(self).reshape(want)  # (C,) as (1, C) and the like: one row anyway
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop`` as a fresh array."""

@@ -15,6 +15,7 @@ import re
 import numpy as np
 
 from .messages import file_error
+from .rows import RowsLike
 
 _GLOB_CHARS = ("*", "?", "[")
 _FAMILY = {"f": "floats", "i": "integers", "u": "integers", "b": "booleans"}
@@ -59,7 +60,7 @@ def natural_key(name: str) -> list:
     return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", name)]
 
 
-class Concat:
+class Concat(RowsLike):
     """Arrays (or row-sliceable array-likes) joined along dimension 0 without copying them.
 
     ``a[start:stop]`` reads only the shards those rows lie in; ``np.asarray`` joins them all.
