@@ -146,16 +146,7 @@ def load(
     ((2, 2), [1, 0], ['a', 'b'])
     """
     s = settings if settings is not None else ReadSettings()
-    _check_limit(s.max_input_bytes)
-    pf = check_format(s.pred_format, "pred_format")
-    tf = check_format(s.target_format, "target_format")
-    if pred == "-" and target == "-":
-        raise file_error(
-            STDIN_NAME,
-            "the predictions and the targets cannot both come from "
-            "standard input; expected one of them as a file",
-        )
-    check_pred_dtype(s.pred_dtype)
+    pf, tf = _check_settings(s, pred, target)
     pred_name, fmt, part = _read_pred_shards(pred, target is None, s, (pf, stdin, lazy))
     target_arr, target_name = part.target, (pred_name if part.target is not None else None)
     notes = list(part.notes)
@@ -174,6 +165,21 @@ def load(
         pred_format=fmt,
         warnings=notes,
     )
+
+
+def _check_settings(s: ReadSettings, pred: str, target: str | None) -> tuple:
+    """The read settings that cannot work, said before any file is opened; the two formats."""
+    _check_limit(s.max_input_bytes)
+    pf = check_format(s.pred_format, "pred_format")
+    tf = check_format(s.target_format, "target_format")
+    if pred == "-" and target == "-":
+        raise file_error(
+            STDIN_NAME,
+            "the predictions and the targets cannot both come from "
+            "standard input; expected one of them as a file",
+        )
+    check_pred_dtype(s.pred_dtype)
+    return pf, tf
 
 
 def _check_limit(limit) -> None:
