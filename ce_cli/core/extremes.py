@@ -54,20 +54,24 @@ class Extremes:
         p = self.p
         pe = np.asarray(block.per_element, dtype=np.float64).reshape(-1)
         per_row = pe.size // max(1, np.shape(block.per_element)[0]) if pe.size else 1
-        local = np.arange(pe.size, dtype=np.int64)
-        keep = None
-        cut = self.cut
-        if cut is not None:
-            key = np.where(np.isnan(pe), np.inf, pe)
-            keep = key >= cut if self.largest else key <= cut
-        if p.categorical and not p.soft:
-            counted = np.asarray(t).reshape(-1) != p.ignore_index
-            keep = counted if keep is None else keep & counted
-        if keep is not None:
-            local = local[keep]
+        local = self._candidates(pe)
+        if p.categorical and not p.soft:  # ignored targets: looked up on the candidates only
+            local = local[np.asarray(t).reshape(-1)[local] != p.ignore_index]
         first = self._first(pe[local], local)
         local = local[first]
         return pe[local], start * per_row + local, _samples(p, x, t, local, per_row)
+
+    def _candidates(self, pe: np.ndarray) -> np.ndarray:
+        """Positions of the block's losses that may enter: all until K are kept, then those
+        not beyond the K-th kept (NaN as inf), found in one comparison."""
+        cut = self.cut
+        if cut is None:
+            return np.arange(pe.size, dtype=np.int64)
+        if self.largest:  # key >= cut, NaN included: not (pe < cut)
+            return np.flatnonzero(~(pe < cut))
+        if cut == math.inf:  # key <= inf: every loss, NaN too
+            return np.arange(pe.size, dtype=np.int64)
+        return np.flatnonzero(pe <= cut)  # NaN (inf) never below a finite cut
 
     def _first(self, values: np.ndarray, index: np.ndarray) -> np.ndarray:
         """Positions of the k first of ``values`` in this order."""
@@ -85,6 +89,8 @@ class Extremes:
     def write(self, start: int, stop: int, block: BlockResult) -> None:
         assert block.observed is not None
         values, index, samples = block.observed[self]
+        if not values.size and self.samples is not None:  # nothing of this block can enter
+            return
         values = np.concatenate([self.values, values])
         index = np.concatenate([self.index, index])
         if self.samples is not None:
