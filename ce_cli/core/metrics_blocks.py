@@ -6,6 +6,7 @@ fixed segment of rows with ``np.bincount`` (in sample order), so nothing depends
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,21 +20,31 @@ from .problem import BlockResult, Problem
 
 def _class_last(a: np.ndarray, c: int) -> np.ndarray:
     """(n, C, d1, ...) as (samples, C), samples in the order of the per-element values."""
+    if a.ndim == 2:
+        return a
     return np.moveaxis(a.reshape(a.shape[0], c, -1), 1, 2).reshape(-1, c)
 
 
 def _segments(p: Problem, n_rows: int, per_row: int) -> tuple[np.ndarray, int]:
     """Each sample's segment within the block, and how many segments the block has."""
     seg_rows = p.segment_rows
-    seg = np.repeat(np.arange(n_rows) // seg_rows, per_row)
+    seg = np.arange(n_rows) // seg_rows
+    if per_row != 1:
+        seg = np.repeat(seg, per_row)
     return seg, -(-n_rows // seg_rows)
+
+
+@functools.cache
+def _edges(bins: int) -> np.ndarray:
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    edges.flags.writeable = False  # shared by every block
+    return edges
 
 
 def _bin_index(conf: np.ndarray, bins: int) -> np.ndarray:
     """torchmetrics' bucketize(right=True) - 1 on linspace(0, 1, bins + 1): a confidence of
     exactly 1 (or above, or NaN) is bin ``bins``."""
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    return np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, bins)
+    return np.clip(np.searchsorted(_edges(bins), conf, side="right") - 1, 0, bins)
 
 
 def _sums(seg, nseg: int, idx: np.ndarray, values: np.ndarray, width: int) -> np.ndarray:
@@ -237,15 +248,16 @@ def _scalars(p: Problem, s: MetricsSettings, xs, tgt, pred, pe, first: int):
     return r.conf, scalars
 
 
-def _class_counts(s: MetricsSettings, c: int, tcls, pred, valid, correct) -> dict:
-    """Per-class support, hits and predictions; the confusion matrix (flat) if asked."""
+def _class_counts(s: MetricsSettings, c: int, tcls, pred, sel, correct) -> dict:
+    """Per-class support, hits and predictions; the confusion matrix (flat) if asked.
+    ``sel`` picks the targets that count (a mask, or a slice when all do)."""
     ints = {}
     if s.per_class or s.plot:
-        ints["support"] = np.bincount(tcls[valid], minlength=c)
+        ints["support"] = np.bincount(tcls[sel], minlength=c)
         ints["hits"] = np.bincount(tcls[correct], minlength=c)
-        ints["predicted"] = np.bincount(pred[valid], minlength=c)
+        ints["predicted"] = np.bincount(pred[sel], minlength=c)
     if s.confusion or s.save_confusion:
-        ints["confusion"] = np.bincount(tcls[valid] * c + pred[valid], minlength=c * c)
+        ints["confusion"] = np.bincount(tcls[sel] * c + pred[sel], minlength=c * c)
     return ints
 
 
@@ -261,18 +273,20 @@ def categorical_part(
     per_row = xs.shape[0] // max(1, np.shape(x)[0])
     conf, scalars = _scalars(p, s, xs, (ts, tcls), pred, pe, start * per_row)
     correct = (pred == tcls) & v
-    ints = {"n": np.array([np.count_nonzero(v)]), "correct": np.array([correct.sum()])}
+    n_valid = np.count_nonzero(v)
+    sel = slice(None) if n_valid == v.size else v  # (no copies when every target counts)
+    ints = {"n": np.array([n_valid]), "correct": np.array([np.count_nonzero(correct)])}
     if s.top_k is not None:
         x_t = xs[np.arange(xs.shape[0]), tcls].astype(np.float64)
         ints["top_k"] = np.array([np.count_nonzero(_top_k_hits(xs, x_t, tcls, s.top_k) & v)])
     idx = _bin_index(conf, s.bins)
-    ints["bin_count"] = np.bincount(idx[v], minlength=s.bins + 1)
+    ints["bin_count"] = np.bincount(idx[sel], minlength=s.bins + 1)
     ints["bin_correct"] = np.bincount(idx[correct], minlength=s.bins + 1)
-    ints.update(_class_counts(s, c, tcls, pred, v, correct))
+    ints.update(_class_counts(s, c, tcls, pred, sel, correct))
     seg, nseg = _segments(p, np.shape(x)[0], per_row)
-    sc = {k: val[v] for k, val in scalars.items()}
-    grp = (tcls[v], pe[v], groups) if groups else None
-    return _Part(ints, _floats(nseg, seg[v], sc, (idx[v], conf[v], s.bins), grp))
+    sc = {k: val[sel] for k, val in scalars.items()}
+    grp = (tcls[sel], pe[sel], groups) if groups else None
+    return _Part(ints, _floats(nseg, seg[sel], sc, (idx[sel], conf[sel], s.bins), grp))
 
 
 def _labels_of(p: Problem, n_rows: int) -> tuple[np.ndarray, int]:
