@@ -41,7 +41,9 @@ class Extremes:
         self.p: Problem | None = None
         self.values = np.zeros(0)
         self.index = np.zeros(0, dtype=np.int64)
-        self.samples: tuple[np.ndarray, np.ndarray] | None = None
+        self.samples: tuple[np.ndarray, np.ndarray] | None = None  # set by close()
+        self._store: tuple[np.ndarray, ...] | None = None  # the kept samples, K slots
+        self._slots = np.zeros(0, dtype=np.int64)  # each kept loss's slot in the store
         # The k-th loss kept so far (NaN as inf): a block's losses beyond it cannot enter. Read
         # by the workers while the merge raises it; a stale value only lets more through.
         self.cut: float | None = None
@@ -89,23 +91,39 @@ class Extremes:
     def write(self, start: int, stop: int, block: BlockResult) -> None:
         assert block.observed is not None
         values, index, samples = block.observed[self]
-        if not values.size and self.samples is not None:  # nothing of this block can enter
+        if not values.size and self._store is not None:  # nothing of this block can enter
             return
+        n_old = self.values.size
         values = np.concatenate([self.values, values])
         index = np.concatenate([self.index, index])
-        if self.samples is not None:
-            samples = tuple(
-                np.concatenate([a, b]) for a, b in zip(self.samples, samples, strict=True)
-            )
         keep = self._first(values, index)
         self.values, self.index = values[keep], index[keep]
-        self.samples = (samples[0][keep], samples[1][keep])
+        self._keep_samples(keep, n_old, samples)
         if self.values.size == self.k:
             last = float(self.values[-1])
             self.cut = math.inf if math.isnan(last) else last
 
+    def _keep_samples(self, keep: np.ndarray, n_old: int, samples: tuple) -> None:
+        """Keep the samples of the kept: those already kept stay in their slots of the store
+        (K rows), the block's new ones go to the slots freed; nothing else is copied."""
+        if self._store is None:
+            self._store = tuple(np.empty((self.k,) + a.shape[1:], dtype=a.dtype) for a in samples)
+            self._slots = np.zeros(0, dtype=np.int64)
+        old = keep < n_old
+        slots = np.empty(keep.size, dtype=np.int64)
+        slots[old] = self._slots[keep[old]]
+        new = keep[~old] - n_old
+        used = np.zeros(self.k, dtype=bool)
+        used[slots[old]] = True
+        free = np.flatnonzero(~used)[: new.size]
+        slots[~old] = free
+        for store, a in zip(self._store, samples, strict=True):
+            store[free] = a[new]
+        self._slots = slots
+
     def close(self) -> None:
-        pass
+        if self._store is not None:
+            self.samples = (self._store[0][self._slots], self._store[1][self._slots])
 
     def publish(self) -> None:
         pass
