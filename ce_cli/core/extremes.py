@@ -41,7 +41,9 @@ class Extremes:
         self.p: Problem | None = None
         self.values = np.zeros(0)
         self.index = np.zeros(0, dtype=np.int64)
-        self.samples: tuple[np.ndarray, np.ndarray] | None = None
+        self.samples: tuple[np.ndarray, np.ndarray] | None = None  # set by close()
+        self._store: tuple[np.ndarray, ...] | None = None  # the kept samples, K slots
+        self._slots = np.zeros(0, dtype=np.int64)  # each kept loss's slot in the store
         # The k-th loss kept so far (NaN as inf): a block's losses beyond it cannot enter. Read
         # by the workers while the merge raises it; a stale value only lets more through.
         self.cut: float | None = None
@@ -54,20 +56,24 @@ class Extremes:
         p = self.p
         pe = np.asarray(block.per_element, dtype=np.float64).reshape(-1)
         per_row = pe.size // max(1, np.shape(block.per_element)[0]) if pe.size else 1
-        local = np.arange(pe.size, dtype=np.int64)
-        keep = None
-        cut = self.cut
-        if cut is not None:
-            key = np.where(np.isnan(pe), np.inf, pe)
-            keep = key >= cut if self.largest else key <= cut
-        if p.categorical and not p.soft:
-            counted = np.asarray(t).reshape(-1) != p.ignore_index
-            keep = counted if keep is None else keep & counted
-        if keep is not None:
-            local = local[keep]
+        local = self._candidates(pe)
+        if p.categorical and not p.soft:  # ignored targets: looked up on the candidates only
+            local = local[np.asarray(t).reshape(-1)[local] != p.ignore_index]
         first = self._first(pe[local], local)
         local = local[first]
         return pe[local], start * per_row + local, _samples(p, x, t, local, per_row)
+
+    def _candidates(self, pe: np.ndarray) -> np.ndarray:
+        """Positions of the block's losses that may enter: all until K are kept, then those
+        not beyond the K-th kept (NaN as inf), found in one comparison."""
+        cut = self.cut
+        if cut is None:
+            return np.arange(pe.size, dtype=np.int64)
+        if self.largest:  # key >= cut, NaN included: not (pe < cut)
+            return np.flatnonzero(~(pe < cut))
+        if cut == math.inf:  # key <= inf: every loss, NaN too
+            return np.arange(pe.size, dtype=np.int64)
+        return np.flatnonzero(pe <= cut)  # NaN (inf) never below a finite cut
 
     def _first(self, values: np.ndarray, index: np.ndarray) -> np.ndarray:
         """Positions of the k first of ``values`` in this order."""
@@ -85,21 +91,39 @@ class Extremes:
     def write(self, start: int, stop: int, block: BlockResult) -> None:
         assert block.observed is not None
         values, index, samples = block.observed[self]
+        if not values.size and self._store is not None:  # nothing of this block can enter
+            return
+        n_old = self.values.size
         values = np.concatenate([self.values, values])
         index = np.concatenate([self.index, index])
-        if self.samples is not None:
-            samples = tuple(
-                np.concatenate([a, b]) for a, b in zip(self.samples, samples, strict=True)
-            )
         keep = self._first(values, index)
         self.values, self.index = values[keep], index[keep]
-        self.samples = (samples[0][keep], samples[1][keep])
+        self._keep_samples(keep, n_old, samples)
         if self.values.size == self.k:
             last = float(self.values[-1])
             self.cut = math.inf if math.isnan(last) else last
 
+    def _keep_samples(self, keep: np.ndarray, n_old: int, samples: tuple) -> None:
+        """Keep the samples of the kept: those already kept stay in their slots of the store
+        (K rows), the block's new ones go to the slots freed; nothing else is copied."""
+        if self._store is None:
+            self._store = tuple(np.empty((self.k,) + a.shape[1:], dtype=a.dtype) for a in samples)
+            self._slots = np.zeros(0, dtype=np.int64)
+        old = keep < n_old
+        slots = np.empty(keep.size, dtype=np.int64)
+        slots[old] = self._slots[keep[old]]
+        new = keep[~old] - n_old
+        used = np.zeros(self.k, dtype=bool)
+        used[slots[old]] = True
+        free = np.flatnonzero(~used)[: new.size]
+        slots[~old] = free
+        for store, a in zip(self._store, samples, strict=True):
+            store[free] = a[new]
+        self._slots = slots
+
     def close(self) -> None:
-        pass
+        if self._store is not None:
+            self.samples = (self._store[0][self._slots], self._store[1][self._slots])
 
     def publish(self) -> None:
         pass

@@ -57,9 +57,20 @@ def scratch_buffer(shape: tuple) -> np.ndarray:
     return buf[:n].reshape(shape)
 
 
+def scratch_bytes(name: str, size: int) -> np.ndarray:
+    """An uninitialised uint8 array of ``size`` bytes, reused by the calling thread under
+    ``name`` when small (the metrics' buffers, see :mod:`ce_cli.core.metrics_blocks`)."""
+    if size > SCRATCH_ELEMENTS * 16:  # (room for the row padding of a float64 block)
+        return np.empty(size, dtype=np.uint8)
+    buf = _scratch.__dict__.get(name)
+    if buf is None or buf.size < size:
+        buf = _scratch.__dict__[name] = np.empty(size, dtype=np.uint8)
+    return buf[:size]
+
+
 def release_scratch() -> None:
-    """Drop the calling thread's scratch buffer (keep no scratch after a run)."""
-    _scratch.__dict__.pop("buf", None)
+    """Drop the calling thread's scratch buffers (keep no scratch after a run)."""
+    _scratch.__dict__.clear()
 
 
 def applies(p: Problem, x: np.ndarray) -> bool:

@@ -47,15 +47,33 @@ class TreeSum:
 
     def __init__(self, size: int):
         self.size = size
+        self.count = 0
         self.stack: list[tuple[int, np.ndarray]] = []
 
     def push_rows(self, rows: np.ndarray) -> None:
-        for row in rows:
-            level, acc = 0, np.array(row, dtype=np.float64)
-            while self.stack and self.stack[-1][0] == level:
-                acc = self.stack.pop()[1] + acc
+        """Push ``rows`` in order: each aligned run of ``2**L`` of them is reduced as the
+        counter would (pairs added left + right, level by level), vectorised."""
+        rows = np.asarray(rows, dtype=np.float64)
+        at, n = 0, len(rows)
+        while at < n:
+            # the longest run from here that the counter completes as one subtree
+            size = 1 << ((n - at).bit_length() - 1)
+            if self.count:
+                size = min(size, self.count & -self.count)
+            run = rows[at : at + size]
+            level = 0
+            while len(run) > 1:
+                run = run[0::2] + run[1::2]
                 level += 1
-            self.stack.append((level, acc))
+            self._carry(level, run[0])
+            at += size
+            self.count += size
+
+    def _carry(self, level: int, acc: np.ndarray) -> None:
+        while self.stack and self.stack[-1][0] == level:
+            acc = self.stack.pop()[1] + acc
+            level += 1
+        self.stack.append((level, acc))
 
     def total(self) -> np.ndarray:
         acc = np.zeros(self.size)

@@ -253,6 +253,27 @@ def test_tree_sum_is_fixed_by_count_alone():
         np.testing.assert_array_equal(parts.total(), whole.total())
 
 
+def test_tree_sum_adds_as_a_leaf_by_leaf_counter():
+    """The vectorised runs add exactly the pairs a binary counter of single leaves would."""
+    rng = np.random.default_rng(16)
+    rows = rng.standard_normal((77, 2)) * 10.0 ** rng.integers(-8, 8, (77, 1))
+    stack: list = []
+    for row in rows:
+        level, acc = 0, row
+        while stack and stack[-1][0] == level:
+            acc = stack.pop()[1] + acc
+            level += 1
+        stack.append((level, acc))
+    expected = np.zeros(2)
+    for _, part in reversed(stack):
+        expected = part + expected
+    for cut in (1, 5, 16, 77):
+        tree = TreeSum(2)
+        for i in range(0, 77, cut):
+            tree.push_rows(rows[i : i + cut])
+        np.testing.assert_array_equal(tree.total(), expected)
+
+
 # -- properties -------------------------------------------------------------------------------
 
 
