@@ -23,6 +23,7 @@ and zipfile are imported when a file needs them.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -31,20 +32,14 @@ import numpy as np
 from ..errors import CeLossError
 from ..settings import ReadSettings
 from . import shards
-from .arrow import read_arrow
 from .bfloat16 import as_bfloat16, check_pred_dtype, read_npy_bits
 from .compressed import decompressed
-from .jsonfile import MAX_DIMS, read_json, read_jsonl
 from .keys import CLASS_NAME_KEYS, LABEL_COLUMNS, PRED_KEYS, TARGET_KEYS, class_names
 from .messages import file_error
 from .npy import MAX_NPY_HEADER, open_npy, open_rows, read_npy
-from .npz import read_npz
 from .request import NPZ_BLOCK_BYTES, TEXT_PIECE, Part, Request
 from .rows import Rows
-from .safetensors_file import read_safetensors
 from .source import FORMATS, KIND, STDIN_NAME, Source, check_format, detect_format, nonempty_stdin
-from .table import read_table
-from .vector import read_vector
 
 __all__ = [
     "CLASS_NAME_KEYS",
@@ -99,17 +94,44 @@ def _read_npy_part(src: Source, fmt: str, req: Request) -> Part:
     return Part(target=arr) if req.role == "target" else Part(pred=arr)
 
 
+# The reader of each format, imported when a file of it is read (start-up is a feature: a run
+# on .npy files never loads the table, JSON, Arrow or safetensors code).
 _READERS = {
-    "npy": _read_npy_part,
-    "npz": read_npz,
-    "csv": read_table,
-    "tsv": read_table,
-    "json": read_json,
-    "jsonl": read_jsonl,
-    "parquet": read_arrow,
-    "feather": read_arrow,
-    "safetensors": read_safetensors,
+    "npz": ("npz", "read_npz"),
+    "csv": ("table", "read_table"),
+    "tsv": ("table", "read_table"),
+    "json": ("jsonfile", "read_json"),
+    "jsonl": ("jsonfile", "read_jsonl"),
+    "parquet": ("arrow", "read_arrow"),
+    "feather": ("arrow", "read_arrow"),
+    "safetensors": ("safetensors_file", "read_safetensors"),
 }
+
+
+def __getattr__(name: str):
+    if name == "MAX_DIMS":  # the JSON reader's limit, without importing it at start-up
+        from .jsonfile import MAX_DIMS
+
+        return MAX_DIMS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _reader(fmt: str):
+    """The function that reads a file of ``fmt``."""
+    if fmt == "npy":
+        return _read_npy_part
+    module, name = _READERS[fmt]
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
+
+def read_vector(spec, option: str) -> np.ndarray:
+    """The numbers of ``--weight``/``--pos-weight``: ``"0.6,0.38"`` or a file holding them
+    (see :func:`ce_cli.readers.vector.read_vector`)."""
+    from .vector import read_vector as read
+
+    return read(spec, option)
+
+
 # Formats whose predictions --pred-dtype bfloat16 can reinterpret (their raw 2-byte values).
 _BF16_FORMATS = ("npy", "safetensors")
 
@@ -245,7 +267,7 @@ def _read_pred(pred: str, own: bool, s: ReadSettings, how: tuple):
         read=s,
     )
     request.piece, request.block_bytes = TEXT_PIECE, NPZ_BLOCK_BYTES
-    return psrc, fmt, _READERS[fmt](psrc, fmt, request)
+    return psrc, fmt, _reader(fmt)(psrc, fmt, request)
 
 
 def _read_bf16(src: Source, fmt: str, own: bool, s: ReadSettings, mmap: bool) -> Part:
@@ -261,6 +283,8 @@ def _read_bf16(src: Source, fmt: str, own: bool, s: ReadSettings, mmap: bool) ->
     request = Request(
         role="pred", pred_key=s.pred_key, target_key=s.target_key if own else None, own_target=own
     )
+    from .safetensors_file import read_safetensors
+
     part = read_safetensors(src, fmt, request)
     part.pred = as_bfloat16(part.pred, src.name)
     return part
@@ -279,7 +303,7 @@ def _read_target(target: str, names, s: ReadSettings, how: tuple):
         read=s,
     )
     request.piece, request.block_bytes = TEXT_PIECE, NPZ_BLOCK_BYTES
-    return _READERS[tfmt](tsrc, tfmt, request), tsrc.name
+    return _reader(tfmt)(tsrc, tfmt, request), tsrc.name
 
 
 def _open(
