@@ -15,7 +15,7 @@ from .errors import CeLossError
 from .settings import LossSpec, MetricsSettings, OutputSettings, ReadSettings
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class View:
     """What a command shows beside the loss.
 

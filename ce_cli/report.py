@@ -81,7 +81,7 @@ class Gather:
         self.blocks.clear()
 
 
-@dataclass
+@dataclass(eq=False)
 class Report:
     """A computed loss with the inputs it came from and what the command shows of it."""
 

@@ -6,7 +6,9 @@
 - :class:`OutputSettings`: what is produced (values kept in memory, files written, dtype,
   threads, progress).
 
-A command builds each once from its options; every layer below takes them whole. Adding an option
+Records compare by identity (``eq=False``): the equality methods a dataclass would generate
+cost start-up time (about 1 ms each), and nothing compares them. A command builds each once from
+its options; every layer below takes them whole. Adding an option
 touches its dataclass, its validation and its use, nowhere else. This module imports nothing
 heavy: the command line builds these before NumPy is loaded.
 """
@@ -20,7 +22,7 @@ from typing import Any
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LossSpec:
     """What the loss is: ``torch.nn.functional``'s arguments, not yet checked against data.
 
@@ -47,7 +49,7 @@ class LossSpec:
     shift: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ReadSettings:
     """How the inputs are read: explicit formats, array keys and the label column.
 
@@ -77,7 +79,7 @@ class ReadSettings:
     pred_dtype: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class OutputSettings:
     """What a run produces besides the reduced loss.
 
@@ -101,7 +103,7 @@ class OutputSettings:
     progress: Progress | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MetricsSettings:
     """What is measured besides the loss, in the same pass (see :mod:`ce_cli.core.metrics`).
 

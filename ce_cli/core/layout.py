@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import CeLossError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Layout:
     """How the user's ``input_shape``/``target_shape`` map to the canonical problem."""
 

@@ -26,7 +26,7 @@ ALLOWED_INPUT = {
 SEGMENT_ELEMENTS = 1 << 14
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Problem:
     """A validated loss problem: everything about it except the data of the blocks.
 
@@ -82,7 +82,7 @@ class Problem:
         return max(1, elements // max(1, self.row_elements * seg)) * seg
 
 
-@dataclass
+@dataclass(eq=False)
 class BlockResult:
     """What one block of rows contributes: per-element losses, segment sums, gradient."""
 
@@ -93,7 +93,7 @@ class BlockResult:
     observed: dict | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class LossResult:
     """The outcome of a run.
 

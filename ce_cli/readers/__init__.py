@@ -61,7 +61,7 @@ __all__ = [
 ]
 
 
-@dataclass
+@dataclass(eq=False)
 class Loaded:
     """The arrays of one run and where they came from.
 
