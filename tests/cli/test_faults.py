@@ -152,10 +152,12 @@ def _stop_while_saving(tmp_path, pair, signum, delay):
         text=True,
         env=env(),
     )
-    deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".g.npy.*.part")) and p.poll() is None:
-        assert time.monotonic() < deadline
+    for _ in range(60_000):  # up to ~60 s of 1 ms naps for the temporary file to appear
+        if list(tmp_path.glob(".g.npy.*.part")) or p.poll() is not None:
+            break
         time.sleep(0.001)
+    else:
+        raise AssertionError("ce-loss never opened its temporary file")
     time.sleep(delay)
     # frozen while the temporary file is there, so the signal lands in the middle of the run
     p.send_signal(signal.SIGSTOP)

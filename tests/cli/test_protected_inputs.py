@@ -112,8 +112,9 @@ def _truncate_midway(cmd, cwd, path, tag):
     size = path.stat().st_size
 
     def cut():
-        deadline = time.monotonic() + 30
-        while not tag.exists() and time.monotonic() < deadline:
+        for _ in range(30_000):  # up to ~30 s of 1 ms naps
+            if tag.exists():
+                break
             time.sleep(0.001)
         os.truncate(path, size // 10)
 
@@ -135,8 +136,9 @@ real = engine.compute_block
 def held(p, x, t, start, **kw):
     if start == 0 and not os.path.exists(tag):
         open(tag, "w").close()
-        t0 = time.monotonic()
-        while os.path.getsize(path) == size and time.monotonic() - t0 < 20:
+        for _ in range(20_000):  # up to ~20 s of 1 ms naps
+            if os.path.getsize(path) != size:
+                break
             time.sleep(0.001)
     return real(p, x, t, start, **kw)
 engine.compute_block = held
