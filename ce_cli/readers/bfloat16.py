@@ -46,6 +46,12 @@ class Bf16Array(RowsLike):
     def __getitem__(self, key) -> np.ndarray:
         return widen(self.bits[key])
 
+    def flat_rows(self, lead: int) -> Bf16Array:
+        """The same values with the first ``lead`` dimensions as one: its bits so viewed."""
+        from ..core.layout import flat_rows
+
+        return Bf16Array(flat_rows(self.bits, lead))
+
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         a = widen(self.bits)
         return a if dtype is None else a.astype(dtype, copy=False)
