@@ -71,6 +71,24 @@ class Layout:
             v = np.moveaxis(v, self.class_dim, 1)
         return v[..., 1:] if self.shift else v
 
+    def head_positions(self, view, n: int) -> np.ndarray | None:
+        """The first ``n`` positions of ``view`` (an :meth:`input_view` or :meth:`target_view`
+        of classes-last data) as ``(n, C)`` rows of classes, reading only the flattened rows
+        they lie in (a leading row of (N, T, V) may hold millions of values); None unless
+        classes are last."""
+        if self.mode != "flat":
+            return None
+        if not isinstance(view, _MovedRows):  # in memory: the leading rows holding them
+            per = max(1, math.prod(view.shape[2:]))
+            head = np.moveaxis(np.asarray(view[: -(-n // per)]), 1, -1)
+            return head.reshape(-1, view.shape[1])[:n]
+        flat = flat_rows(view._a, len(self.input_shape) - 1)
+        if not self.shift:
+            return np.asarray(flat[:n])
+        seq = self.seq_len
+        rows = np.asarray(flat[: min(len(flat), n + n // (seq - 1) + 1)])
+        return rows[np.arange(rows.shape[0]) % seq != seq - 1][:n]
+
     def row_view(self, row: np.ndarray) -> np.ndarray:
         """One leading row of a user-layout gradient in the canonical layout (classes first)."""
         if not self.moves:

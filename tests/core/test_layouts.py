@@ -378,3 +378,17 @@ def test_metrics_of_classes_last_are_those_of_the_2d_input():
     np.testing.assert_array_equal(a.confusion, b.confusion)
     for k in b.per_class:
         np.testing.assert_array_equal(a.per_class[k], b.per_class[k])
+
+
+@pytest.mark.parametrize("shift", [False, True])
+def test_head_positions_read_only_the_flattened_rows_they_need(tmp_path, shift):
+    """The warnings' scan of classes-last data: the first positions, whatever holds them."""
+    from ce_cli.readers import load
+
+    x, t = _problem((3, 7, 5), -1)
+    np.save(tmp_path / "x.npy", x)
+    lay = plan(LossSpec(loss="ce", class_dim=-1, shift=shift), x, t).layout
+    whole = np.moveaxis(lay.input_view(x), 1, -1).reshape(-1, 5)
+    for a in (x, load(str(tmp_path / "x.npy")).pred):
+        for n in (1, 5, 6, 7, 13, 100):
+            np.testing.assert_array_equal(lay.head_positions(lay.input_view(a), n), whole[:n])
