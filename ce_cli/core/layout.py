@@ -184,17 +184,19 @@ class Layout:
 def flat_rows(a, lead: int):
     """``a`` with its first ``lead`` dimensions as one: ``(M,) + shape[lead:]``, a view.
 
-    An ndarray (a memory map too) is reshaped; an array-like read by rows gives its own view
-    (a ``flat_rows(lead)`` method: a file's rows are then read by byte ranges of the new
-    rows; it may return None); anything else is read through :class:`_FlatRows`, whose
-    slices read the leading rows they lie in.
+    A C-contiguous ndarray (a memory map too) is reshaped; an array-like read by rows gives
+    its own view (a ``flat_rows(lead)`` method: a file's rows are then read by byte ranges of
+    the new rows; it may return None); anything else is read through :class:`_FlatRows`,
+    whose slices read the leading rows they lie in.
     """
     shape = tuple(a.shape)
     if lead <= 1:
         return a
     flat = (math.prod(shape[:lead]),) + shape[lead:]
     if isinstance(a, np.ndarray):
-        return a.reshape(flat)
+        # a reshape of a non-contiguous array (a Fortran-ordered memory map, say) would copy
+        # it whole: such an array is read a block of leading rows at a time instead
+        return a.reshape(flat) if a.flags.c_contiguous else _FlatRows(a, flat)
     own = getattr(a, "flat_rows", None)
     view = None if own is None else own(lead)  # None: it has no cheaper view (Fortran order)
     return _FlatRows(a, flat) if view is None else view

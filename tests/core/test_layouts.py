@@ -392,3 +392,18 @@ def test_head_positions_read_only_the_flattened_rows_they_need(tmp_path, shift):
     for a in (x, load(str(tmp_path / "x.npy")).pred):
         for n in (1, 5, 6, 7, 13, 100):
             np.testing.assert_array_equal(lay.head_positions(lay.input_view(a), n), whole[:n])
+
+
+def test_a_fortran_ordered_memory_map_is_read_by_blocks_not_copied_whole(tmp_path):
+    x, t = _problem((5, 7, 9), -1)
+    np.save(tmp_path / "x.npy", np.asfortranarray(x))
+    xm = np.load(tmp_path / "x.npy", mmap_mode="r")
+    from ce_cli.core.layout import flat_rows
+
+    assert not isinstance(flat_rows(xm, 2), np.ndarray)
+    kw = dict(class_dim=-1, shift=True, grad=True, per_element=True)
+    a = evaluate("ce", xm, t, block_elements=50, **kw)
+    b = evaluate("ce", x, t, **kw)
+    assert a.loss == b.loss
+    np.testing.assert_array_equal(a.per_element, b.per_element)
+    np.testing.assert_array_equal(a.grad, b.grad)
