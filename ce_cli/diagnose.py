@@ -6,6 +6,8 @@ Checks that scan the predictions look at the first rows only, so they cost littl
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .core import count_targets
@@ -24,6 +26,9 @@ def _class_last(a, p) -> np.ndarray:
     Only those rows are read: ``a`` may be a big file read by rows on demand.
     """
     n = _scan_rows(p)
+    head = p.layout.head_positions(a, n)  # classes last: positions, not leading rows
+    if head is not None:
+        return head.astype(np.float64)
     # (C,) is one row of (1, C): small, reshaped whole; otherwise sliced before it is read
     head = np.asarray(a[:n]) if np.ndim(a) == len(p.input_shape) else np.asarray(a)
     head = head.reshape((-1, *p.input_shape[1:]))[:n]
@@ -31,6 +36,8 @@ def _class_last(a, p) -> np.ndarray:
 
 
 def _scan_rows(p) -> int:
+    if p.layout.mode == "flat":  # rows of classes (positions): a leading row may be millions
+        return min(SCAN_ROWS, max(1, SCAN_ELEMENTS // max(1, p.n_classes)))
     return min(SCAN_ROWS, max(1, SCAN_ELEMENTS // max(1, p.row_elements)))
 
 
@@ -50,7 +57,8 @@ def warnings_for(report: Report) -> list[str]:
     if not p.categorical:
         return []
     limit = _scan_rows(p)
-    scanned = "" if p.n_rows <= limit else f" (of the first {limit} rows)"
+    rows = math.prod(p.out_shape) if p.layout.mode == "flat" else p.n_rows
+    scanned = "" if rows <= limit else f" (of the first {limit} rows)"
     found = _soft_target_warnings(report, scanned) if p.soft else _index_target_warnings(report)
     return found + _prediction_warnings(report, scanned)
 

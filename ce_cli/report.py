@@ -24,21 +24,41 @@ class Preview:
     """A sink that keeps the per-element values and gradient of the first and last rows.
 
     Blocks arrive in row order, so the last rows are a window that slides to the end; memory
-    stays at ``2 * keep`` rows whatever the input's length.
+    stays at ``2 * keep`` rows whatever the input's length. Blocks of flattened rows (classes
+    last, ``block.out_start`` set) are kept by position in the output instead
+    (``by_position``): one value, and one row of class scores' gradient, each.
     """
 
     def __init__(self, keep: int = PREVIEW_ROWS):
         self.keep = keep
         self.per_element: dict[int, np.ndarray] = {}
         self.grad: dict[int, np.ndarray] = {}
+        self.by_position = False
 
     def write(self, start: int, stop: int, block) -> None:
+        if block.out_start is not None:
+            self._write_positions(block)
+            return
         rows = [*range(start, min(stop, self.keep)), *range(max(start, stop - self.keep), stop)]
         for i in dict.fromkeys(rows):
             if block.per_element is not None:
                 self.per_element[i] = np.array(block.per_element[i - start], dtype=np.float64)
             if block.grad is not None:
                 self.grad[i] = np.array(block.grad[i - start])
+        self._forget_middle(stop)
+
+    def _write_positions(self, block) -> None:
+        self.by_position = True
+        pe, kept = block.shown("per_element"), block.kept
+        first, stop = block.out_start, block.out_start + pe.shape[0]
+        keep = self.keep
+        for i in dict.fromkeys(
+            [*range(first, min(stop, keep)), *range(max(first, stop - keep), stop)]
+        ):
+            j = i - first
+            self.per_element[i] = np.array(pe[j], dtype=np.float64)
+            if block.grad is not None:
+                self.grad[i] = np.array(block.grad[j if kept is None else kept[j]])
         self._forget_middle(stop)
 
     def _forget_middle(self, stop: int) -> None:
@@ -132,8 +152,10 @@ class Report:
         if self.result.per_element is not None:
             return np.asarray(self.result.per_element).reshape(-1)[flat]
         assert self.preview is not None
-        inner = max(1, self.count // max(1, self.problem.n_rows))
         rows = self.preview.per_element
+        if self.preview.by_position:
+            return np.array([float(rows[int(f)]) for f in flat])
+        inner = max(1, self.count // max(1, self.problem.n_rows))
         return np.array([np.reshape(rows[int(f) // inner], -1)[int(f) % inner] for f in flat])
 
     def grad_matrix_shape(self) -> tuple[int, int]:
@@ -152,6 +174,8 @@ class Report:
         assert self.preview is not None
         p = self.problem
         kept = self.preview.grad
+        if self.preview.by_position:  # one row of class scores a position
+            return np.stack([np.reshape(kept[int(r)], -1) for r in rows]).astype(np.float64)
         if not p.categorical:
             return np.stack([np.reshape(kept[int(r)], -1) for r in rows]).astype(np.float64)
         inner = max(1, math.prod(p.input_shape[2:]))

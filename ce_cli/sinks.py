@@ -45,14 +45,23 @@ class Sink(Protocol):
 
 
 class MemorySink:
-    """One field of the blocks (``"per_element"`` or ``"grad"``) gathered in a float64 array."""
+    """One field of the blocks (``"per_element"`` or ``"grad"``) gathered in a float64 array.
+
+    Rows ``start:stop`` of the blocks are rows of the array, except the per-element values of
+    flattened rows (classes last), which go to their place in the output (``block.out_start``).
+    """
 
     def __init__(self, field: str, shape: tuple):
         self.field = field
         self.array = np.empty(shape)
 
     def write(self, start: int, stop: int, block) -> None:
-        self.array[start:stop] = getattr(block, self.field)
+        values = block.shown(self.field)
+        if self.field == "per_element" and block.out_start is not None:
+            first = block.out_start
+            self.array.reshape(-1)[first : first + values.size] = values.reshape(-1)
+        else:
+            self.array[start:stop] = values
 
     def close(self) -> None:
         pass
@@ -148,7 +157,7 @@ class NpySink(AtomicFile):
             raise
 
     def write(self, start: int, stop: int, block) -> None:
-        data = np.ascontiguousarray(getattr(block, self.field), dtype=self.dtype)
+        data = np.ascontiguousarray(block.shown(self.field), dtype=self.dtype)
         self.left -= data.nbytes
         if data.size:
             self._write(data.data.cast("B"))
@@ -166,20 +175,18 @@ class CsvSink(AtomicFile):
     is the shortest text that reads back to the same float (nan, inf too).
     """
 
-    def __init__(self, path, out_shape: tuple, pe_shape: tuple):
+    def __init__(self, path, out_shape: tuple):
         super().__init__(path)
         self.out_shape = tuple(out_shape)
-        self.inner = int(np.prod(pe_shape[1:], dtype=np.int64))
-        self.row = 0
+        self.done = 0  # values written: the flat index of the next one
         dims = len(self.out_shape)
         names = ["index"] + [f"d{k}" for k in range(1, dims)]
         self._write((",".join(names) + ",loss\n").encode())
 
     def write(self, start: int, stop: int, block) -> None:
-        pe = block.per_element
-        values = np.asarray(pe, dtype=np.float64).reshape(-1)
-        first = self.row * self.inner
-        self.row += pe.shape[0] if pe.ndim else 1
+        values = np.asarray(block.shown("per_element"), dtype=np.float64).reshape(-1)
+        first = self.done
+        self.done += values.size
         if len(self.out_shape) <= 1:
             text = "".join(
                 map("{},{!r}\n".format, range(first, first + values.size), values.tolist())

@@ -13,10 +13,6 @@ from .categorical import categorical
 from .checks import check_block
 from .problem import BlockResult, Problem
 
-# Rows of classes-last blocks are computed this many values at a time (the engine's cache-sized
-# block): a block is at least one leading row, which for (N, T, V) logits is T * V values.
-FLAT_PIECE = 1 << 19
-
 
 def _rows(param: np.ndarray | None, start: int, stop: int):
     """The rows of a per-element parameter that a block needs (all of one that broadcasts)."""
@@ -37,7 +33,8 @@ def compute_block(
 ) -> BlockResult:
     """Validate and compute rows ``start:start+len(x_block)`` of a problem.
 
-    The blocks are rows of the user's arrays (``p.layout`` says where their classes are); the
+    The blocks are rows of the user's arrays (``p.layout`` says where their classes are; a
+    classes-last problem comes here as its 2-D rows, :meth:`Problem.rows_problem`); the
     per-element values come back in the targets' shape, the gradient in the input's.
     ``scale`` multiplies the gradient (``1 / denominator`` for ``reduction="mean"``). The rows of
     the block must begin at a multiple of ``p.segment_rows`` for the sums to be block-independent.
@@ -52,12 +49,9 @@ def compute_block(
     if lay.moves:
         xc, tc = lay.core_block(x, t)
         try:
-            if lay.mode == "flat":
-                loss, g = _flat_kernel(p, xc, tc, (want_grad, scale, grad_dtype))
-            else:
-                loss, g = _kernel(p, xc, tc, start, (want_grad, scale, grad_dtype))
+            loss, g = _kernel(p, xc, tc, start, (want_grad, scale, grad_dtype))
         except CeLossError as e:
-            raise lay.user_error(e, x, start) from None
+            raise lay.user_error(e) from None
         loss, g = lay.user_results(x, loss, g)
     else:
         loss, g = _kernel(p, x, t, start, (want_grad, scale, grad_dtype))
@@ -68,31 +62,6 @@ def compute_block(
     else:
         seg = np.zeros(0)
     return BlockResult(per_element=loss, segment_sums=seg, grad=g)
-
-
-def _flat_kernel(p: Problem, x: np.ndarray, t: np.ndarray, grad: tuple):
-    """A block of classes-last rows as the 2-D problem, in cache-sized pieces of rows.
-
-    One leading row of (N, T, V) may hold millions of values; every value depends on its own
-    row only, so pieces change no bit. Positions in errors count rows from the block's start.
-    """
-    step = max(1, FLAT_PIECE // max(1, x.shape[1]))
-    if x.shape[0] <= step:
-        return _kernel(p, x, t, 0, grad)
-    losses, g_out = [], None
-    for a in range(0, x.shape[0], step):
-        try:
-            loss, g = _kernel(p, x[a : a + step], t[a : a + step], 0, grad)
-        except CeLossError as e:
-            if isinstance(e.position, tuple) and e.position:
-                e.position = (e.position[0] + a,) + tuple(e.position[1:])
-            raise
-        losses.append(loss)
-        if g is not None:
-            if g_out is None:
-                g_out = np.empty(x.shape, dtype=g.dtype)
-            g_out[a : a + step] = g
-    return np.concatenate(losses), g_out
 
 
 def _kernel(p: Problem, x: np.ndarray, t: np.ndarray, start: int, grad: tuple):

@@ -38,6 +38,7 @@ from .blocks import block_bounds, compute_block
 from .checks import as_numeric
 from .denominators import count_targets, denominator_of_counts, grad_scale, reduce_total
 from .fast2d import release_scratch
+from .layout import Layout
 from .pages import Pages
 from .plan import plan
 from .problem import BlockResult, LossResult, Problem
@@ -88,19 +89,23 @@ def run(
     p = plan(spec, x0, t0)
     x0 = as_numeric(x0, "input")
     x, t = x0, as_numeric(t0, "target")
-    if not p.layout.moves:  # else the blocks are rows of the user's arrays (see .layout)
+    lay = p.layout
+    if lay.mode == "flat":  # classes last: the rows are the flattened rows (see .layout)
+        x, t = lay.flat_inputs(x, t)
+    elif not lay.moves:  # else the blocks are rows of the user's arrays
         x, t = x.reshape(p.input_shape), t.reshape(p.target_shape)
-    rows = _block_rows(p, out.block_elements)
-    workers = _workers(out.workers, -(-p.n_rows // rows))
-    data = _Inputs(x, t, (Pages(x), Pages(t)))
-    counts = _count_all_targets(p, p.layout.target_view(t), data.pages[1])
+    core = p.rows_problem()
+    rows = _block_rows(core, out.block_elements)
+    workers = _workers(out.workers, -(-core.n_rows // rows))
+    data = _Inputs(x, t, (Pages(x), Pages(t)), lay)
+    counts = _count_all_targets(core, data)
     denom = denominator_of_counts(p, counts)
     gdt = _saved_grad_dtype(out, x0.dtype)
     memory: dict[str, MemorySink] = {}
     own: list[Sink] = []
     try:
         own = _sinks_for(p, out, x0.shape, gdt, memory)
-        total = _drive(p, data, out, rows, workers, (grad_scale(p, denom), gdt), [*own, *sinks])
+        total = _drive(core, data, out, rows, workers, (grad_scale(p, denom), gdt), [*own, *sinks])
     except BaseException:
         for s in [*own, *sinks]:
             s.discard()
@@ -150,12 +155,14 @@ def _saved_grad_dtype(out: OutputSettings, input_dtype: np.dtype) -> np.dtype | 
     return gdt
 
 
-def _count_all_targets(p: Problem, t: np.ndarray, pages: Pages) -> np.ndarray | None:
+def _count_all_targets(p: Problem, data: _Inputs) -> np.ndarray | None:
     """count_targets over the whole target array, a chunk of rows at a time."""
     if p.soft:
         return None
-    per_row = max(1, int(np.prod(p.target_shape[1:], dtype=np.int64)))
-    step = max(1, TARGET_CHUNK // per_row)
+    pages = data.pages[1]
+    # flattened rows are read through data (the shift applied), others as the problem sees them
+    t = data if data.layout.mode == "flat" else p.layout.target_view(data.t)
+    step = max(1, TARGET_CHUNK // max(1, math.prod(p.target_shape[1:])))
     counts = np.zeros(p.n_classes or 0, dtype=np.int64)
     for start in range(0, p.n_rows, step):
         stop = min(p.n_rows, start + step)
@@ -181,7 +188,7 @@ def _sinks_for(
             made.append(NpySink(out.save_grad, "grad", input_shape, gdt))
         if out.save_per_element is not None:
             if os.fspath(out.save_per_element).lower().endswith(".csv"):
-                made.append(CsvSink(out.save_per_element, p.out_shape, p.per_element_shape))
+                made.append(CsvSink(out.save_per_element, p.out_shape))
             else:
                 made.append(NpySink(out.save_per_element, "per_element", p.out_shape, np.float64))
     except BaseException:
@@ -194,24 +201,49 @@ def _sinks_for(
     if keep_pe:
         memory["per_element"] = MemorySink("per_element", p.per_element_shape)
     if out.grad:
-        memory["grad"] = MemorySink("grad", input_shape if p.layout.moves else p.input_shape)
+        memory["grad"] = MemorySink("grad", _grad_rows_shape(p, input_shape))
     return [*memory.values(), *made]
 
 
+def _grad_rows_shape(p: Problem, input_shape: tuple) -> tuple:
+    """The gradient as the blocks give it: the user's input for moved classes, the flattened
+    rows for classes last, else the canonical shape."""
+    if p.layout.mode == "flat":
+        return p.rows_problem().input_shape
+    return input_shape if p.layout.moves else p.input_shape
+
+
 class _Inputs:
-    """The arrays of a run, shaped as the problem sees them, and their memory-map pages."""
+    """The arrays of a run, shaped as the engine's rows see them, their memory-map pages, and
+    the layout that maps flattened rows back to the user's (see .layout)."""
 
     # a plain class, not a dataclass: making a dataclass costs ~1.5 ms of every run's start-up
-    __slots__ = (
-        "x",
-        "t",
-        "pages",
-    )
+    __slots__ = ("x", "t", "pages", "layout")
 
-    def __init__(self, x: np.ndarray, t: np.ndarray, pages: tuple[Pages, Pages]):
+    def __init__(self, x: np.ndarray, t: np.ndarray, pages: tuple[Pages, Pages], layout: Layout):
         self.x = x
         self.t = t
         self.pages = pages
+        self.layout = layout
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        """Targets of rows ``key``: what the blocks are scored against (the shift applied)."""
+        if self.layout.mode != "flat":
+            return self.t[key]
+        return self.layout.flat_targets(self.t, key.start, key.stop)
+
+    def compute(self, p: Problem, start: int, stop: int, kw: dict):
+        """Block ``start:stop``: ``(x, t, result)``; positions in errors are the user's."""
+        x, t = self.x[start:stop], self[start:stop]
+        lay = self.layout
+        if lay.mode != "flat":
+            return x, t, compute_block(p, x, t, start, **kw)
+        try:
+            r = compute_block(p, x, t, start, **kw)
+        except CeLossError as e:
+            raise lay.user_error(e) from None
+        r.out_start, r.kept = lay.flat_shown(start, stop)
+        return x, t, r
 
 
 def _drive(
@@ -228,7 +260,7 @@ def _drive(
     ``grad`` is ``(scale, saved dtype)``. The sinks are closed, then published, at the end.
     """
     scale, gdt = grad
-    x, t, pages = data.x, data.t, data.pages
+    pages = data.pages
     want_grad = out.grad or out.save_grad is not None
     grad_dtype = None if out.grad else gdt  # float64 when also kept in memory; sinks round
     n = p.n_rows
@@ -236,11 +268,11 @@ def _drive(
     progress = out.progress
     observers = _observers(p, sinks)
 
+    kw = {"want_grad": want_grad, "scale": scale, "grad_dtype": grad_dtype}
+
     def work(b: tuple[int, int]) -> BlockResult:
-        start, stop = b
-        xb, tb = x[start:stop], t[start:stop]
-        r = compute_block(p, xb, tb, start, want_grad=want_grad, scale=scale, grad_dtype=grad_dtype)
-        _observe(observers, xb, tb, start, r)
+        xb, tb, r = data.compute(p, b[0], b[1], kw)
+        _observe(observers, xb, tb, b[0], r)
         return r
 
     def take(b: tuple[int, int], r: BlockResult) -> None:

@@ -61,7 +61,11 @@ class Extremes:
             local = local[np.asarray(t).reshape(-1)[local] != p.ignore_index]
         first = self._first(pe[local], local)
         local = local[first]
-        return pe[local], start * per_row + local, _samples(p, x, t, local, per_row)
+        return (
+            pe[local],
+            _out_index(block, start * per_row, local),
+            _samples(p, x, t, local, per_row),
+        )
 
     def _candidates(self, pe: np.ndarray) -> np.ndarray:
         """Positions of the block's losses that may enter: all until K are kept, then those
@@ -130,6 +134,17 @@ class Extremes:
 
     def discard(self) -> None:
         pass
+
+
+def _out_index(block: BlockResult, first: int, local: np.ndarray) -> np.ndarray:
+    """Flat indices in the user's per-element output of the block's ``local`` positions: from
+    ``first``, or for flattened rows (classes last) from ``block.out_start``, counting only the
+    rows shown (the shift drops each sequence's last position, never a candidate: ignored)."""
+    if block.out_start is None:
+        return first + local
+    if block.kept is None:
+        return block.out_start + local
+    return block.out_start + np.searchsorted(block.kept, local)
 
 
 def _samples(p: Problem, x, t, local: np.ndarray, per_row: int):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -81,6 +82,23 @@ class Problem:
         seg = self.segment_rows
         return max(1, elements // max(1, self.row_elements * seg)) * seg
 
+    def rows_problem(self) -> Problem:
+        """The problem the engine computes: this one, or for classes last (``layout.mode ==
+        "flat"``) the 2-D problem of its flattened rows, ``(M, V)`` with ``(M,)`` targets
+        (``(M, V)`` probabilities), which every block, segment and observer then sees."""
+        if self.layout.mode != "flat":
+            return self
+        lay = self.layout
+        m = math.prod(lay.input_shape[:-1])
+        c = lay.input_shape[-1]
+        return replace(
+            self,
+            input_shape=(m, c),
+            target_shape=(m, c) if self.soft else (m,),
+            out_shape=(m,),
+            layout=Layout(),
+        )
+
 
 @dataclass(eq=False)
 class BlockResult:
@@ -91,6 +109,19 @@ class BlockResult:
     grad: np.ndarray | None
     # What each observer sink (see ce_cli.core.engine) made of the block on the worker thread.
     observed: dict | None = None
+    # Classes last (flattened rows): the index in the user's per-element output (out_shape
+    # flattened) of the first value shown, and the block's rows shown (None: all; under the
+    # shift each sequence's last position is not). None otherwise: rows are leading rows.
+    out_start: int | None = None
+    kept: np.ndarray | None = None
+
+    def shown(self, field: str) -> np.ndarray | None:
+        """``per_element`` or ``grad`` as the user's outputs take it: the per-element values
+        of the rows shown (one value a row for flattened rows), the gradient whole."""
+        a = getattr(self, field)
+        if field == "per_element" and self.kept is not None:
+            return a[self.kept]
+        return a
 
 
 @dataclass(eq=False)

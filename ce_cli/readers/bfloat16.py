@@ -19,10 +19,13 @@ PRED_DTYPES = ("bfloat16",)
 
 
 def widen(bits) -> np.ndarray:
-    """The float32 values of bfloat16 ``bits`` (uint16), in a new array of the same shape."""
-    wide = np.asarray(bits, dtype=np.uint32)  # a copy: uint16 -> uint32
-    wide <<= 16
-    return wide.view(np.float32)
+    """The float32 values of bfloat16 ``bits`` (uint16), in a new array of the same shape.
+
+    One ufunc pass (the shift computed in uint32 as the values are cast). Measured per block
+    of 16 x 32,000 values and over a whole run: as fast as a cast and an in-place shift, and
+    a reused per-thread buffer was no faster (so every slice handed out stays its own).
+    """
+    return np.left_shift(np.asarray(bits), 16, dtype=np.uint32).view(np.float32)
 
 
 class Bf16Array(RowsLike):
@@ -45,6 +48,12 @@ class Bf16Array(RowsLike):
 
     def __getitem__(self, key) -> np.ndarray:
         return widen(self.bits[key])
+
+    def flat_rows(self, lead: int) -> Bf16Array:
+        """The same values with the first ``lead`` dimensions as one: its bits so viewed."""
+        from ..core.layout import flat_rows
+
+        return Bf16Array(flat_rows(self.bits, lead))
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         a = widen(self.bits)

@@ -55,12 +55,18 @@ class RowsLike:
     def tolist(self) -> Any:
         return np.asarray(self).tolist()
 
+    def flat_rows(self, lead: int) -> Any:
+        """The same data with its first ``lead`` dimensions as one (see
+        :func:`ce_cli.core.layout.flat_rows`); None where only reading rows can give it."""
+        return None
+
 
 class Rows(RowsLike):
     """An array of ``shape`` and ``dtype`` (C or Fortran ``order``) read by rows on demand."""
 
     def __init__(self, name: str, shape: tuple[int, ...], dtype: np.dtype, order: str):
         self.name, self.shape, self.dtype, self.order = name, tuple(shape), dtype, order
+        self._parent: Rows | None = None  # what a reshaped copy reads through (see _reshaped)
         self.row_shape = self.shape[1:]
         self.row_bytes = math.prod(self.row_shape) * dtype.itemsize
 
@@ -97,6 +103,23 @@ class Rows(RowsLike):
         """Rows ``start:stop`` as a fresh array."""
         raise NotImplementedError
 
+    def _flat_shape(self, lead: int) -> tuple[int, ...] | None:
+        """The shape with the first ``lead`` dimensions as one, if the bytes allow a view."""
+        if self.order != "C" or len(self.shape) < lead:
+            return None
+        return (math.prod(self.shape[:lead]),) + self.shape[lead:]
+
+    def _reshaped(self, shape: tuple[int, ...]) -> Any:
+        """A shallow copy read as ``shape`` (C order, the same bytes); it keeps ``self``
+        alive, whose file it reads."""
+        import copy
+
+        v = copy.copy(self)
+        v.shape, v.row_shape = shape, shape[1:]
+        v.row_bytes = math.prod(v.row_shape) * self.dtype.itemsize
+        v._parent = self
+        return v
+
     def read_all(self) -> np.ndarray:
         """A 0-d array's one value."""
         raise NotImplementedError
@@ -121,6 +144,10 @@ class FileRows(Rows):
         self._closer = weakref.finalize(self, os.close, self.fd)
         st = os.fstat(self.fd)
         self.seen = (st.st_size, st.st_mtime_ns)
+
+    def flat_rows(self, lead: int) -> Any:
+        shape = self._flat_shape(lead)
+        return None if shape is None else self._reshaped(shape)
 
     def check(self) -> None:
         st = os.fstat(self.fd)
@@ -177,6 +204,12 @@ class StreamRows(Rows):
         self.lock = threading.Lock()
         self.member: BinaryIO | None = None
         self._restart()
+
+    def flat_rows(self, lead: int) -> Any:
+        shape = self._flat_shape(lead)
+        if shape is None:
+            return None
+        return StreamRows(self.label, _Shape(shape, self.dtype), self.reopen, self.check)
 
     def _restart(self) -> None:
         if self.member is not None:
@@ -255,3 +288,10 @@ class StreamRows(Rows):
             assert self.member is not None
             self.member.read()
             self.ended = True
+
+
+class _Shape:
+    """A header's shape and dtype, for a view of the same bytes under another shape."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype):
+        self.shape, self.dtype = shape, dtype

@@ -1,5 +1,5 @@
 """``.safetensors`` files: the header parsed and checked here (no dependency), the tensors
-mapped in place and streamed block by block, bfloat16 widened to float32 as rows are read.
+read in place block by block (positioned reads), bfloat16 widened to float32 as rows are read.
 
 The format (https://github.com/huggingface/safetensors): an 8-byte little-endian header length
 N, N bytes of JSON mapping each tensor's name to its ``dtype``, ``shape`` and ``data_offsets``
@@ -180,26 +180,39 @@ def _count(n: object) -> bool:
 
 def tensor_array(src: Source, t: Tensor, base: int, mmap: bool = True):
     """The tensor ``t`` (data at ``base + t.begin``): an array, or a :class:`Bf16Array` that
-    widens the rows it is asked for; mapped when ``mmap`` and the file is regular."""
+    widens the rows it is asked for; read by rows on demand when ``mmap`` (the request is
+    lazy) and the file is regular."""
     bits = _stored(src, np.dtype(DTYPES[t.dtype]), t.shape, base + t.begin, mmap)
     return Bf16Array(bits) if t.dtype == "BF16" else bits
 
 
-def _stored(
-    src: Source, dtype: np.dtype, shape: tuple[int, ...], offset: int, mmap: bool
-) -> np.ndarray:
-    """The bytes of one tensor as an array: mapped read-only from a regular file, else read.
+class _Header:
+    """What :class:`~ce_cli.readers.rows.FileRows` needs of a header: shape, dtype, order."""
 
-    The one place that reaches a tensor's bytes, so it can move to a block-by-block reader.
+    order = "C"  # safetensors data is always C-ordered
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype):
+        self.shape, self.dtype = shape, dtype
+
+
+def _stored(src: Source, dtype: np.dtype, shape: tuple[int, ...], offset: int, lazy: bool):
+    """The bytes of one tensor: read by rows on demand (positioned reads, as .npy files) from
+    a regular file, else read whole.
+
+    Not memory-mapped: a mapped file truncated while it is read kills the process (SIGBUS);
+    a short positioned read is a clean error naming the file.
     """
     count = math.prod(shape)
     if count == 0:
         return np.empty(shape, dtype=dtype)
-    if mmap and src.unread and src.path is not None:
+    if lazy and src.unread and src.path is not None:
+        from .rows import FileRows
+        from .source import os_error
+
         try:
-            return np.memmap(src.path, dtype=dtype, mode="r", offset=offset, shape=shape)
-        except (OSError, ValueError):
-            pass  # a file system without mmap: read it instead
+            return FileRows(src.path, src.name, _Header(shape, dtype), offset)
+        except OSError as e:
+            raise os_error(src.name, e) from None
     data = src.read()
     if len(data) < offset + count * dtype.itemsize:
         raise CeLossError("changed while it was read", file=src.name)

@@ -81,6 +81,13 @@ class Concat(RowsLike):
     def __len__(self) -> int:
         return self.shape[0]
 
+    def flat_rows(self, lead: int) -> Concat:
+        """The shards, each with its first ``lead`` dimensions as one, joined: the joined
+        array's flattened rows (dimension 0 is joined, and flattened first)."""
+        from ..core.layout import flat_rows
+
+        return Concat([flat_rows(p, lead) for p in self.parts], self.dtype)
+
     def __getitem__(self, key) -> np.ndarray:
         if isinstance(key, tuple) and key and isinstance(key[0], (slice, int, np.integer)):
             rows = self[key[0]]  # rows first, from the shards they lie in; then the rest

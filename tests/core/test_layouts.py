@@ -281,3 +281,129 @@ def test_plan_keeps_the_canonical_shapes():
     p = plan(LossSpec(class_dim=-1, shift=True), np.zeros((2, 9, 4)), np.zeros((2, 9), int))
     assert (p.input_shape, p.target_shape, p.out_shape) == ((2, 4, 8), (2, 8), (2, 8))
     assert p.layout.mode == "flat"
+
+
+# classes last is the 2-D problem of its flattened rows -----------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from ce_cli.core import run  # noqa: E402
+from ce_cli.core.extremes import Extremes, order  # noqa: E402
+from ce_cli.core.metrics import Metrics  # noqa: E402
+from ce_cli.settings import MetricsSettings, OutputSettings  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lead=st.lists(st.integers(1, 7), min_size=2, max_size=3),
+    v=st.integers(1, 40),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    block=st.sampled_from([None, 1, 7, 64, 500]),
+    workers=st.sampled_from([1, 3]),
+    smoothing=st.sampled_from([0.0, 0.2]),
+    seed=st.integers(0, 2**16),
+)
+def test_classes_last_equals_the_2d_input_bit_for_bit(
+    lead, v, dtype, block, workers, smoothing, seed
+):
+    """Loss, per-element values and gradient of (N, T, .., V) with (N, T, ..) targets are those
+    of the same data given as (M, V) with (M,) targets, whatever the blocks and threads."""
+    shape = (*lead, v)
+    x, t = _problem(shape, -1, dtype=dtype, seed=seed)
+    w = np.random.default_rng(seed).random(v) + 0.5
+    kw = dict(weight=w, label_smoothing=smoothing, grad=True, per_element=True)
+    r = evaluate("ce", x, t, class_dim=-1, workers=workers, block_elements=block, **kw)
+    r2 = evaluate("ce", x.reshape(-1, v), t.reshape(-1), **kw)
+    assert r.loss == r2.loss or (np.isnan(r.loss) and np.isnan(r2.loss))
+    np.testing.assert_array_equal(r.per_element, r2.per_element.reshape(t.shape))
+    np.testing.assert_array_equal(r.grad, r2.grad.reshape(x.shape))
+
+
+@pytest.mark.parametrize("shift", [False, True])
+def test_classes_last_files_stream_as_the_2d_input(tmp_path, shift):
+    x, t = _problem((6, 33, 50), -1, dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "t.npy", t)
+    kw = dict(class_dim=-1, shift=shift, grad=True, per_element=True, block_elements=3000)
+    a = evaluate("ce", str(tmp_path / "x.npy"), str(tmp_path / "t.npy"), workers=2, **kw)
+    b = evaluate("ce", x, t, **kw)
+    assert a.loss == b.loss
+    np.testing.assert_array_equal(a.per_element, b.per_element)
+    np.testing.assert_array_equal(a.grad, b.grad)
+
+
+def _observed(x, t, spec_kw, observers, block=None):
+    spec = LossSpec(loss="ce", **spec_kw)
+    out = OutputSettings(per_element=True, block_elements=block, workers=2)
+    return run(spec, x, t, out, sinks=observers)
+
+
+def test_worst_and_best_under_the_shift_are_the_users_positions():
+    x, t = _problem((5, 9, 13), -1)
+    worst, best = Extremes(6, True), Extremes(6, False)
+    r = _observed(x, t, dict(class_dim=-1, shift=True), [worst, best], block=40)
+    for e in (worst, best):
+        e.close()
+    pe = r.per_element.reshape(-1)
+    valid = np.flatnonzero(t[:, 1:].reshape(-1) != -100)
+    for e, largest in ((worst, True), (best, False)):
+        want = valid[order(pe[valid], valid, largest)[:6]]
+        np.testing.assert_array_equal(e.index, want)
+        np.testing.assert_array_equal(e.values, pe[want])
+        n, k = np.unravel_index(want, (5, 8))
+        np.testing.assert_array_equal(e.samples[0], x[n, k])  # position k predicts k + 1
+        np.testing.assert_array_equal(e.samples[1], t[n, k + 1])
+
+
+def test_histogram_under_the_shift_counts_the_scored_positions():
+    from ce_cli.core.histogram import LossHistogram
+
+    x, t = _problem((5, 9, 13), -1)
+    h = LossHistogram()
+    r = _observed(x, t, dict(class_dim=-1, shift=True), [h], block=40)
+    scored = r.per_element[t[:, 1:] != -100]
+    assert sum(h.counts.values()) == scored.size
+    assert (h.low, h.high) == (scored.min(), scored.max())
+
+
+def test_metrics_of_classes_last_are_those_of_the_2d_input():
+    x, t = _problem((4, 10, 9), -1)
+    ms = MetricsSettings(summary=True, per_class=True, confusion=True)
+    m1, m2 = Metrics(ms), Metrics(ms)
+    r1 = _observed(x, t, dict(class_dim=-1), [m1], block=50)
+    r2 = _observed(x.reshape(-1, 9), t.reshape(-1), {}, [m2])
+    a, b = m1.result(r1), m2.result(r2)
+    assert a.values == b.values and a.values["accuracy"] is not None
+    np.testing.assert_array_equal(a.confusion, b.confusion)
+    for k in b.per_class:
+        np.testing.assert_array_equal(a.per_class[k], b.per_class[k])
+
+
+@pytest.mark.parametrize("shift", [False, True])
+def test_head_positions_read_only_the_flattened_rows_they_need(tmp_path, shift):
+    """The warnings' scan of classes-last data: the first positions, whatever holds them."""
+    from ce_cli.readers import load
+
+    x, t = _problem((3, 7, 5), -1)
+    np.save(tmp_path / "x.npy", x)
+    lay = plan(LossSpec(loss="ce", class_dim=-1, shift=shift), x, t).layout
+    whole = np.moveaxis(lay.input_view(x), 1, -1).reshape(-1, 5)
+    for a in (x, load(str(tmp_path / "x.npy")).pred):
+        for n in (1, 5, 6, 7, 13, 100):
+            np.testing.assert_array_equal(lay.head_positions(lay.input_view(a), n), whole[:n])
+
+
+def test_a_fortran_ordered_memory_map_is_read_by_blocks_not_copied_whole(tmp_path):
+    x, t = _problem((5, 7, 9), -1)
+    np.save(tmp_path / "x.npy", np.asfortranarray(x))
+    xm = np.load(tmp_path / "x.npy", mmap_mode="r")
+    from ce_cli.core.layout import flat_rows
+
+    assert not isinstance(flat_rows(xm, 2), np.ndarray)
+    kw = dict(class_dim=-1, shift=True, grad=True, per_element=True)
+    a = evaluate("ce", xm, t, block_elements=50, **kw)
+    b = evaluate("ce", x, t, **kw)
+    assert a.loss == b.loss
+    np.testing.assert_array_equal(a.per_element, b.per_element)
+    np.testing.assert_array_equal(a.grad, b.grad)

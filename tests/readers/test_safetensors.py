@@ -2,6 +2,7 @@
 bfloat16 -> float32, damaged headers written by hand, and --pred-dtype bfloat16 for .npy."""
 
 import json
+import os
 import re
 import struct
 
@@ -135,10 +136,30 @@ def test_separate_target_file(tmp_path):
     assert r.target_name == str(b) and np.asarray(r.target).tolist() == [2, 0]
 
 
-def test_never_read_whole_a_regular_file_is_mapped(tmp_path):
+def test_never_read_whole_a_regular_file_is_read_by_rows(tmp_path):
+    from ce_cli.readers.rows import FileRows
+
     p = tmp_path / "m.safetensors"
     st.save_file({"logits": np.ones((4, 3), np.float32), "labels": np.zeros(4, np.int64)}, str(p))
-    assert isinstance(load(str(p)).pred, np.memmap)
+    r = load(str(p))
+    assert isinstance(r.pred, FileRows) and isinstance(r.target, FileRows)
+    assert np.asarray(r.pred[1:3]).tolist() == [[1.0] * 3] * 2
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_a_file_cut_while_read_is_a_clean_error_not_sigbus(tmp_path, dtype):
+    """A memory map of a file cut short kills the process; positioned reads come back short."""
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file
+
+    p = tmp_path / "m.safetensors"
+    x = torch.ones((400, 10), dtype=getattr(torch, dtype))
+    save_file({"logits": x, "labels": torch.zeros(400, dtype=torch.int64)}, str(p))
+    r = load(str(p))
+    assert np.asarray(r.pred[0:100]).tolist() == [[1.0] * 10] * 100
+    os.truncate(p, 2000)
+    with pytest.raises(CeLossError, match="m.safetensors changed while ce-loss was reading it"):
+        r.pred[300:400]
 
 
 def test_from_standard_input(tmp_path):

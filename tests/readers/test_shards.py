@@ -213,3 +213,34 @@ def test_concat_indexes_like_an_array(n, cut, i, j):
                 c[key]
             continue
         np.testing.assert_array_equal(c[key], want)
+
+
+# classes last: every reader's rows viewed flattened, nothing read --------------------------------
+
+
+def _flat_views(tmp_path, x):
+    """x as each reader gives it: .npy C and Fortran order, a compressed .npz member, shards."""
+    from ce_cli.readers.bfloat16 import Bf16Array
+
+    np.save(tmp_path / "c.npy", x)
+    np.save(tmp_path / "f.npy", np.asfortranarray(x))
+    np.savez_compressed(tmp_path / "z.npz", logits=x, labels=np.zeros(x.shape[0], np.int64))
+    np.save(tmp_path / "s1.npy", x[:2])
+    np.save(tmp_path / "s2.npy", x[2:])
+    views = {name: load(str(tmp_path / name)).pred for name in ("c.npy", "f.npy", "z.npz")}
+    views["shards"] = load(f"{tmp_path / 's1.npy'},{tmp_path / 's2.npy'}").pred
+    views["bf16"] = Bf16Array(x.astype(np.float32).view(np.uint32).astype(np.uint16))
+    return views
+
+
+def test_flat_rows_of_every_reader_are_the_reshaped_array(tmp_path):
+    from ce_cli.core.layout import flat_rows
+
+    x = np.arange(5 * 4 * 3 * 2, dtype=np.float32).reshape(5, 4, 3, 2)
+    for name, a in _flat_views(tmp_path, x).items():
+        want = np.asarray(a).reshape(-1, 2)
+        v = flat_rows(a, 3)
+        assert v.shape == (60, 2) and v.dtype == a.dtype, name
+        for lo, hi in ((0, 60), (0, 7), (7, 13), (11, 12), (13, 59), (58, 60), (30, 30)):
+            np.testing.assert_array_equal(v[lo:hi], want[lo:hi], err_msg=name)
+        np.testing.assert_array_equal(np.asarray(v), want, err_msg=name)
