@@ -62,7 +62,11 @@ def run(
     sinks = [s for s in (preview, gathered) if s is not None]
     if obs is not None:
         sinks += obs.sinks
-    result = evaluate(spec, data.pred, data.target, out, sinks=sinks)
+    try:
+        result = evaluate(spec, data.pred, data.target, out, sinks=sinks)
+    except CeLossError:
+        _bad_cell_first(data)
+        raise
     if gathered is not None:
         result.grad = gathered.array(np.shape(data.pred))
     lay = result.problem.layout  # shown with the classes on dimension 1 (views, no copies)
@@ -82,6 +86,15 @@ def run(
         _measured(report, obs, result)
     report.warnings = data.warnings + warnings_for(report)
     return report
+
+
+def _bad_cell_first(data) -> None:
+    """After an error met along a run on a table parsed as it streamed: a bad cell later in
+    the table is reported instead, as when the whole table was read before any loss."""
+    if getattr(data.pred, "one_pass", False):
+        from .readers.tablestream import finish
+
+        finish(data.pred, data.target)
 
 
 def _observers(metrics: MetricsSettings | None, view: View, inputs: list, saved: dict):
