@@ -41,9 +41,6 @@ def run(
     (in the same pass); returns a Report."""
     from . import outputs, readers
     from .core import resolve_input_kind
-    from .core import run as evaluate
-    from .diagnose import warnings_for
-    from .report import Report
 
     resolve_input_kind(spec)  # an option that cannot work is said before any file is read
     # --weight/--pos-weight may name files too: inputs, never overwritten
@@ -51,6 +48,20 @@ def run(
     saved = outputs.check(out, [pred, target, *vectors])
     obs = _observers(metrics, view, [pred, target, *vectors], saved)
     data = readers.load(pred, target, read)
+    try:
+        return _report(data, spec, out, view, obs, saved)
+    except CeLossError:
+        _bad_cell_first(data)
+        raise
+
+
+def _report(data, spec: LossSpec, out: OutputSettings, view: View, obs, saved: dict):
+    """The Report of a run on the inputs ``data`` read."""
+    from . import readers
+    from .core import run as evaluate
+    from .diagnose import warnings_for
+    from .report import Report
+
     if data.target is None:
         raise CeLossError(
             "holds no targets; give a TARGET file, or name the label column with "
@@ -62,11 +73,7 @@ def run(
     sinks = [s for s in (preview, gathered) if s is not None]
     if obs is not None:
         sinks += obs.sinks
-    try:
-        result = evaluate(spec, data.pred, data.target, out, sinks=sinks)
-    except CeLossError:
-        _bad_cell_first(data)
-        raise
+    result = evaluate(spec, data.pred, data.target, out, sinks=sinks)
     if gathered is not None:
         result.grad = gathered.array(np.shape(data.pred))
     lay = result.problem.layout  # shown with the classes on dimension 1 (views, no copies)
@@ -89,8 +96,8 @@ def run(
 
 
 def _bad_cell_first(data) -> None:
-    """After an error met along a run on a table parsed as it streamed: a bad cell later in
-    the table is reported instead, as when the whole table was read before any loss."""
+    """After an error met once the inputs were opened: a bad cell in a table parsed as it
+    streams is reported instead, as when the whole table was read first."""
     if getattr(data.pred, "one_pass", False):
         from .readers.tablestream import finish
 

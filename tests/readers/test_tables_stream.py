@@ -261,3 +261,26 @@ def test_saved_gradient_the_same(tmp_path, streaming):
         code, _, err = _cli("compute", p, "--save-grad", tmp_path / f"g{yes}.npy", "-q")
         assert code == 0, err
     assert np.load(tmp_path / "gTrue.npy").tobytes() == np.load(tmp_path / "gFalse.npy").tobytes()
+
+
+@pytest.mark.parametrize("what", ["rows", "no targets", "weight", "target file"])
+def test_bad_cell_said_before_what_is_wrong_elsewhere(tmp_path, streaming, what):
+    """The table's bad cell comes first, as when it was read whole before anything else."""
+    lines = [ln.rsplit(",", 1)[0] for ln in _big(tmp_path)]  # no label column
+    lines[4700] = lines[4700].replace(",", ",x", 1)
+    p = tmp_path / "t.csv"
+    p.write_text("\n".join(lines) + "\n")
+    np.save(tmp_path / "y.npy", np.zeros(3, dtype=np.int64))
+    np.save(tmp_path / "y5000.npy", np.zeros(5000, dtype=np.int64))
+    (tmp_path / "bad.npy").write_bytes(b"\x93NUMPY junk")
+    args = {
+        "rows": [p, tmp_path / "y.npy"],
+        "no targets": [p],
+        "weight": [p, tmp_path / "y5000.npy", "--weight", "1,2"],
+        "target file": [p, tmp_path / "bad.npy"],
+    }[what]
+    said = {}
+    for yes in (True, False):
+        streaming(yes)
+        said[yes] = _cli("compute", *args, "--format", "plain")
+    assert said[True] == said[False] and "line 4701, column 2" in said[True][2]
