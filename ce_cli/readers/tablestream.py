@@ -48,7 +48,7 @@ def data_lines(pieces: Iterator[tuple[int, str]]) -> int:
 
 
 # Bytes of a UTF-8 table whose line ends are counted at a time.
-COUNT_BYTES = 1 << 22
+COUNT_BYTES = 1 << 20
 # Bytes a data line cannot start with: white space (the line may be blank), and any byte of a
 # character beyond ASCII (Unicode has more white space); nor hold anywhere: # (a comment may
 # start there) and \r (a line end of its own). A file that has any is counted line by line.
