@@ -43,11 +43,12 @@ def _parsers(fast: bool, quick: bool, monkeypatch) -> None:
 
 
 def _write(path: Path, x: np.ndarray, y, quirks: dict) -> None:
+    sep = quirks.get("sep", ",")
     names = [f"c{j}" for j in range(x.shape[1])]
-    lines = [",".join(names + (["label"] if y is not None else []))] if quirks["header"] else []
+    lines = [sep.join(names + (["label"] if y is not None else []))] if quirks["header"] else []
     for i, row in enumerate(x):
         cells = [repr(float(v)) for v in row] + ([str(int(y[i]))] if y is not None else [])
-        lines.append(",".join(cells))
+        lines.append(sep.join(cells))
         if quirks["comments"] and i % 7 == 3:
             lines += ["# a comment", ""]
     end = "\r\n" if quirks["crlf"] else "\n"
@@ -72,6 +73,7 @@ def _run(path: str, spec: LossSpec, out: OutputSettings, column: int | None = No
             "comments": st.booleans(),
             "crlf": st.booleans(),
             "final": st.booleans(),
+            "sep": st.sampled_from([",", "\t", ";"]),
         }
     ),
     parser=st.sampled_from([(True, True), (False, True), (False, False)]),
@@ -97,7 +99,7 @@ def test_streamed_equals_whole(
     x = rng.standard_normal((rows, cols)) * 3
     y = rng.integers(0, cols, rows)
     y[rng.random(rows) < 0.1] = -100  # ignored targets change the mean's denominator
-    path = tmp_path_factory.mktemp("t") / "t.csv"
+    path = tmp_path_factory.mktemp("t") / ("t.tsv" if quirks["sep"] == "\t" else "t.csv")
     _write(path, x, y, quirks)
     _parsers(*parser, monkeypatch)
     spec, out = LossSpec(reduction=reduction), OutputSettings(workers=workers, block_elements=block)
