@@ -286,3 +286,21 @@ def test_bad_cell_said_before_what_is_wrong_elsewhere(tmp_path, streaming, what)
         streaming(yes)
         said[yes] = _cli("compute", *args, "--format", "plain")
     assert said[True] == said[False] and "line 4701, column 2" in said[True][2]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "--max", "10", "--min-accuracy", "0", "--max-ece", "1"],
+        ["compute", "--per-class", "--histogram"],
+        ["compute", "--format", "json", "--worst", "4"],
+    ],
+)
+def test_check_and_metrics_the_same(tmp_path, streaming, args):
+    p = tmp_path / "t.csv"
+    p.write_text("\n".join(_big(tmp_path, rows=2500)) + "\n")
+    said = {}
+    for yes in (True, False):
+        streaming(yes)
+        said[yes] = _cli(args[0], p, *args[1:])
+    assert said[True] == said[False] and said[True][0] == 0, said[True]
