@@ -101,7 +101,7 @@ def _fast_or_precise(src: Source, table: _Table, lines: _Lines, how: tuple, req:
 def _streamed(src: Source, table: _Table, how: tuple, req: Request):
     """(predictions, targets or None) read by rows as the engine asks for them, or None when
     the table is read whole: a small or irregular file, or one whose first block cannot decide
-    what the whole table decides (a first column starting 0, 1, 2, ...; class-name labels)."""
+    what the whole table decides (a first column starting 0, 1, 2, ...)."""
     first_no, header, given_sep = how
     if req.role != "pred" or not req.lazy or not src.unread or table.width < 1:
         return None
@@ -124,8 +124,6 @@ def _streamed(src: Source, table: _Table, how: tuple, req: Request):
         values, labels = tp.first()
     except CeLossError:
         return None  # the whole table's parse says what is wrong, where
-    if labels is not None and labels.dtype != np.float64:
-        return None  # all class names so far: int64 targets only if all are
     if _may_be_index(table, values, req):
         return None
     return TableValues(tp), (None if labels is None else TableLabels(tp))

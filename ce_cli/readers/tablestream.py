@@ -4,7 +4,7 @@
 like arrays read by rows (:mod:`ce_cli.readers.rows`) and share one :class:`TablePass`: asking
 for rows ``a[i:j]`` parses the table's blocks up to row ``j``. Rows parsed but not handed out yet
 are kept, for worker threads asking a little out of order; rows handed out are dropped, so the
-values are never all in memory. The labels (one float64 a row) are kept whole.
+values are never all in memory. The labels (one number a row) are kept whole.
 
 Both carry ``one_pass = True``: the engine then counts the targets along its pass rather than
 before it (:mod:`ce_cli.core.engine`). What is asked for after the pass (the first rows the
@@ -88,7 +88,7 @@ class TablePass:
 
     ``blocks()`` gives a fresh iterator of ``(values (m, width) float64, labels (m,) or None)``
     from the first row; ``n`` rows in all (fewer or more: the file changed meanwhile). The
-    labels are kept whole, as float64.
+    labels are kept whole: int64 while all are class names, else float64.
     """
 
     def __init__(self, name: str, n: int, width: int, blocks: Callable[[], Blocks]):
@@ -139,12 +139,19 @@ class TablePass:
             self.failed = True
             raise changed_error(self.name)
         if labels is not None:
-            if self.labels is None:
-                self.labels = np.empty(self.n, dtype=np.float64)
-            self.labels[self.parsed : self.parsed + m] = labels
+            self._put_labels(self.parsed, labels)
         self._keep_head(values)
         self.window.append((self.parsed, values))
         self.parsed += m
+
+    def _put_labels(self, at: int, labels: np.ndarray) -> None:
+        if self.labels is None:
+            self.labels = np.empty(self.n, dtype=labels.dtype)
+        elif len(labels) and labels.dtype != self.labels.dtype == np.int64:
+            # a number among class names: every label float64, as a table read whole has them
+            # (rows computed already had the same values as int64)
+            self.labels = self.labels.astype(np.float64)
+        self.labels[at : at + len(labels)] = labels
 
     def _keep_head(self, values: np.ndarray) -> None:
         """Copy the rows of ``values`` that fall in the head kept for late reads."""
@@ -215,8 +222,8 @@ class TablePass:
             if n + m > self.n:
                 raise changed_error(self.name)
             whole[n : n + m] = values
-            if labels is not None and self.labels is not None:
-                self.labels[n : n + m] = labels
+            if labels is not None:
+                self._put_labels(n, labels)
             n += m
         if n != self.n:
             raise changed_error(self.name)
@@ -264,7 +271,8 @@ class TableLabels(Rows):
     one_pass = True
 
     def __init__(self, tp: TablePass):
-        super().__init__(tp.name, (tp.n,), np.dtype(np.float64), "C")
+        assert tp.labels is not None  # the first block is parsed
+        super().__init__(tp.name, (tp.n,), tp.labels.dtype, "C")
         self.tp = tp
 
     def read(self, start: int, stop: int) -> np.ndarray:

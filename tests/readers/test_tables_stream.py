@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from ce_cli import core, readers
 from ce_cli.cli import app
+from ce_cli.errors import CeLossError
 from ce_cli.readers import fastcsv
 from ce_cli.readers import table as table_module
 from ce_cli.readers.tablestream import TableValues
@@ -304,3 +305,48 @@ def test_check_and_metrics_the_same(tmp_path, streaming, args):
         streaming(yes)
         said[yes] = _cli(args[0], p, *args[1:])
     assert said[True] == said[False] and said[True][0] == 0, said[True]
+
+
+def _named(tmp_path: Path, late: str | None) -> Path:
+    """A table whose labels are class names ('a'..'e'), one label written ``late`` if given."""
+    lines = _big(tmp_path, rows=3000)
+    for i in range(1, len(lines)):
+        head, t = lines[i].rsplit(",", 1)
+        lines[i] = f"{head},{'abcde'[int(t)]}"
+    if late is not None:
+        lines[2800] = lines[2800].rsplit(",", 1)[0] + "," + late
+    p = tmp_path / "t.csv"
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+@pytest.mark.parametrize("late", [None, "3", "2.5", "nan", "9", "zz"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compute", "--format", "json", "--per-sample"],
+        ["compute", "--worst", "3", "--per-class"],
+        ["compute", "--grad", "--format", "json"],
+        ["check", "--max", "10", "--min-accuracy", "0"],
+    ],
+)
+def test_class_name_labels_the_same(tmp_path, streaming, monkeypatch, late, args):
+    """int64 targets while every label is a class name, float64 once one is a number: as the
+    table read whole has them, also when the number comes after rows were computed."""
+    p = _named(tmp_path, late)
+    for parser in ((True, True), (False, True)):
+        _parsers(*parser, monkeypatch)
+        said = {}
+        for yes in (True, False):
+            streaming(yes)
+            said[yes] = _cli(args[0], p, *args[1:])
+        assert said[True] == said[False]
+    streaming(True)
+    d = readers.load(str(p))
+    assert isinstance(d.pred, TableValues)
+    if late == "zz":
+        with pytest.raises(CeLossError, match="'zz' is not a class name"):
+            np.asarray(d.target)
+        return
+    assert d.target.dtype == np.int64  # as the first block has them
+    assert np.asarray(d.target).dtype == (np.int64 if late is None else np.float64)
