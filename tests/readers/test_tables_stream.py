@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from ce_cli import core, readers
 from ce_cli.cli import app
 from ce_cli.errors import CeLossError
-from ce_cli.readers import fastcsv
+from ce_cli.readers import arrow, fastcsv
 from ce_cli.readers import table as table_module
 from ce_cli.readers.tablestream import TableValues
 from ce_cli.settings import LossSpec, OutputSettings, ReadSettings
@@ -32,8 +32,11 @@ def streaming(monkeypatch):
     monkeypatch.setattr(fastcsv, "BLOCK_BYTES", 1 << 12)
     monkeypatch.setattr(readers, "TEXT_PIECE", 1 << 10)
 
+    monkeypatch.setattr(arrow, "BATCH_ROWS", 97)
+
     def on(yes: bool) -> None:
         monkeypatch.setattr(table_module, "STREAM_BYTES", 0 if yes else 1 << 62)
+        monkeypatch.setattr(arrow, "STREAM_BYTES", 0 if yes else 1 << 62)
 
     return on
 
@@ -157,7 +160,8 @@ def _cli(*args):
 
 def _csv_cases():
     for case in json.loads((BAD / "cases.json").read_text()):
-        if any(a.endswith((".csv", ".tsv", ".txt")) for a in case["args"]) and "stdin" not in case:
+        suffixes = (".csv", ".tsv", ".txt", ".parquet")
+        if any(a.endswith(suffixes) for a in case["args"]) and "stdin" not in case:
             yield case["id"], case["args"]
 
 
@@ -350,3 +354,66 @@ def test_class_name_labels_the_same(tmp_path, streaming, monkeypatch, late, args
         return
     assert d.target.dtype == np.int64  # as the first block has them
     assert np.asarray(d.target).dtype == (np.int64 if late is None else np.float64)
+
+
+def _parquet(path: Path, columns: dict, group: int = 300) -> Path:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pq.write_table(pa.table(columns), path, row_group_size=group)
+    return path
+
+
+def _parquet_cases(tmp_path: Path):
+    rng = np.random.default_rng(4)
+    n = 1000
+    x = rng.standard_normal((n, 5)).astype(np.float32)
+    y = rng.integers(0, 5, n)
+    yield "list", {"logits": list(x), "label": y}
+    yield "per class", {**{c: x[:, j] for j, c in enumerate("abcde")}, "label": y}
+    yield "names", {**{c: x[:, j] for j, c in enumerate("abcde")}, "label": ["abcde"[k] for k in y]}
+    yield "bce", {"logits": x[:, 0], "label": y % 2 == 1}
+
+
+@pytest.mark.parametrize("case", ["list", "per class", "names", "bce"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compute", "--format", "json", "--per-sample"],
+        ["compute", "--grad", "--format", "json"],
+        ["compute", "--worst", "3"],
+    ],
+)
+def test_parquet_streamed_says_the_same(tmp_path, streaming, case, args):
+    columns = dict(_parquet_cases(tmp_path))[case]
+    p = _parquet(tmp_path / "t.parquet", columns)
+    loss = ["--loss", "bce-logits"] if case == "bce" else []
+    said = {}
+    for yes in (True, False):
+        streaming(yes)
+        said[yes] = _cli(args[0], p, *args[1:], *loss)
+        assert isinstance(readers.load(str(p)).pred, TableValues) == yes
+    assert said[True] == said[False] and said[True][0] == 0, said[True]
+
+
+@pytest.mark.parametrize("bad", ["lengths", "null", "label"])
+def test_parquet_late_bad_batch_same_message_no_output(tmp_path, streaming, bad):
+    pa = pytest.importorskip("pyarrow")
+    rng = np.random.default_rng(6)
+    n = 1000
+    rows = [list(r) for r in rng.standard_normal((n, 4))]
+    labels: list = list(rng.integers(0, 4, n))
+    if bad == "lengths":
+        rows[900] = rows[900][:3]
+    elif bad == "null":
+        rows[900] = None
+    else:
+        labels[900] = None
+    table = {"logits": pa.array(rows, pa.list_(pa.float64())), "label": pa.array(labels)}
+    p = _parquet(tmp_path / "t.parquet", table)
+    said = {}
+    for yes in (True, False):
+        streaming(yes)
+        out = tmp_path / f"pe{yes}.npy"
+        said[yes] = _cli("compute", p, "--save-per-sample", out, "--format", "plain")
+        assert not out.exists()
+    assert said[True] == said[False] and said[True][0] == 2, said[True]
