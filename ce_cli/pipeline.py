@@ -41,9 +41,6 @@ def run(
     (in the same pass); returns a Report."""
     from . import outputs, readers
     from .core import resolve_input_kind
-    from .core import run as evaluate
-    from .diagnose import warnings_for
-    from .report import Report
 
     resolve_input_kind(spec)  # an option that cannot work is said before any file is read
     # --weight/--pos-weight may name files too: inputs, never overwritten
@@ -51,6 +48,20 @@ def run(
     saved = outputs.check(out, [pred, target, *vectors])
     obs = _observers(metrics, view, [pred, target, *vectors], saved)
     data = readers.load(pred, target, read)
+    try:
+        return _report(data, spec, out, view, obs, saved)
+    except CeLossError:
+        _bad_cell_first(data)
+        raise
+
+
+def _report(data, spec: LossSpec, out: OutputSettings, view: View, obs, saved: dict):
+    """The Report of a run on the inputs ``data`` read."""
+    from . import readers
+    from .core import run as evaluate
+    from .diagnose import warnings_for
+    from .report import Report
+
     if data.target is None:
         raise CeLossError(
             "holds no targets; give a TARGET file, or name the label column with "
@@ -82,6 +93,15 @@ def run(
         _measured(report, obs, result)
     report.warnings = data.warnings + warnings_for(report)
     return report
+
+
+def _bad_cell_first(data) -> None:
+    """After an error met once the inputs were opened: a bad cell in a table parsed as it
+    streams is reported instead, as when the whole table was read first."""
+    if getattr(data.pred, "one_pass", False):
+        from .readers.tablestream import finish
+
+        finish(data.pred, data.target)
 
 
 def _observers(metrics: MetricsSettings | None, view: View, inputs: list, saved: dict):

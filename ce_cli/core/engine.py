@@ -24,6 +24,7 @@ of threads.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Sequence
@@ -87,6 +88,7 @@ def run(
     out = OutputSettings() if out is None else out
     x0, t0 = open_input(pred, "input"), open_input(target, "target")
     p = plan(spec, x0, t0)
+    x0, t0, out, along = _one_pass(p, out, x0, t0)
     x0 = as_numeric(x0, "input")
     x, t = x0, as_numeric(t0, "target")
     lay = p.layout
@@ -98,18 +100,22 @@ def run(
     rows = _block_rows(core, out.block_elements)
     workers = _workers(out.workers, -(-core.n_rows // rows))
     data = _Inputs(x, t, (Pages(x), Pages(t)), lay)
-    counts = _count_all_targets(core, data)
-    denom = denominator_of_counts(p, counts)
+    counts = None if along else _count_all_targets(core, data)
+    denom = denominator_of_counts(p, counts)  # counted along: no gradient to scale by it
     gdt = _saved_grad_dtype(out, x0.dtype)
     memory: dict[str, MemorySink] = {}
     own: list[Sink] = []
     try:
         own = _sinks_for(p, out, x0.shape, gdt, memory)
-        total = _drive(core, data, out, rows, workers, (grad_scale(p, denom), gdt), [*own, *sinks])
+        scale = (grad_scale(p, denom), gdt)
+        total = _drive(core, data, out, rows, workers, scale, [*own, *sinks, *along])
     except BaseException:
         for s in [*own, *sinks]:
             s.discard()
         raise
+    if along:
+        counts = along[0].counts
+        denom = denominator_of_counts(p, counts)
     pe, g = memory.get("per_element"), memory.get("grad")
     return LossResult(
         problem=p,
@@ -172,6 +178,56 @@ def _count_all_targets(p: Problem, data: _Inputs) -> np.ndarray | None:
         pages.release(stop)
     pages.rewind()
     return counts
+
+
+def _one_pass(p: Problem, out: OutputSettings, x, t) -> tuple[Any, Any, OutputSettings, list]:
+    """(input, target, settings, [a counter of the targets] or []) for one-pass sources
+    (``one_pass``: a table parsed as its rows are asked for, see
+    :mod:`ce_cli.readers.tablestream`), which counting the targets first would parse twice:
+    they are counted along the pass instead, the mean's denominator taken at the end. A
+    gradient is scaled as it is produced, so then (and for a layout that moves axes) such inputs
+    are read whole first, as before streaming. The rows of a one-pass source are parsed one
+    block at a time whatever the threads: by default one worker, since a second would mostly
+    wait, and the parser's buffers, allocated on each thread that asks, would double."""
+    if not any(getattr(a, "one_pass", False) for a in (x, t)):
+        return x, t, out, []
+    if out.workers is None:
+        out = dataclasses.replace(out, workers=1)
+    if p.soft or not getattr(t, "one_pass", False):
+        return x, t, out, []
+    if out.grad or out.save_grad is not None or p.layout.moves:
+        whole = [np.asarray(a) if getattr(a, "one_pass", False) else a for a in (x, t)]
+        return whole[0], whole[1], out, []
+    return x, t, out, [_TargetCounter(p)]
+
+
+class _TargetCounter:
+    """A sink that counts the targets of each block on the worker (as :func:`count_targets`
+    does for the whole array first), summed in row order."""
+
+    def __init__(self, p: Problem):
+        self.counts = np.zeros(p.n_classes or 0, dtype=np.int64)
+
+    def begin(self, p: Problem) -> None:
+        self.p = p
+
+    def observe(self, x, t, start: int, r: BlockResult):
+        return count_targets(self.p, t)
+
+    def write(self, start: int, stop: int, r: BlockResult) -> None:
+        assert r.observed is not None
+        block = r.observed[self]
+        if block is not None:
+            self.counts += block
+
+    def close(self) -> None:
+        pass
+
+    def publish(self) -> None:
+        pass
+
+    def discard(self) -> None:
+        pass
 
 
 def _sinks_for(

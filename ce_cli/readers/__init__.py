@@ -173,10 +173,14 @@ def load(
     target_arr, target_name = part.target, (pred_name if part.target is not None else None)
     notes = list(part.notes)
     if target is not None:
-        tpart, target_name = _read_target_shards(target, part.class_names, s, (tf, stdin, lazy))
+        try:
+            tpart, target_name = _read_target_shards(target, part.class_names, s, (tf, stdin, lazy))
+            shards.check_rows(part.pred, tpart.target, (pred, target))
+        except CeLossError:
+            _bad_cell_first(part.pred)
+            raise
         target_arr = tpart.target
         notes += tpart.notes
-        shards.check_rows(part.pred, target_arr, (pred, target))
     assert part.pred is not None  # every reader gives the predictions file's predictions
     return Loaded(
         pred=part.pred,
@@ -187,6 +191,13 @@ def load(
         pred_format=fmt,
         warnings=notes,
     )
+
+
+def _bad_cell_first(pred) -> None:
+    """A bad cell in a table of predictions parsed as it streams is reported before what is
+    wrong with the targets, as when the table was read whole first."""
+    if getattr(pred, "one_pass", False):
+        pred.finish()
 
 
 def _check_settings(s: ReadSettings, pred: str, target: str | None) -> tuple:

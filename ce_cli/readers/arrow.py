@@ -10,7 +10,8 @@ but the targets is a class, named by its column.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Generator, Iterator
 
 import numpy as np
 
@@ -20,6 +21,10 @@ from .messages import file_error
 from .request import Part, Request
 from .source import KIND, Source
 
+# A Parquet file's predictions of at least this many bytes are streamed into the engine, this
+# many rows a batch; smaller ones are read whole.
+STREAM_BYTES = 1 << 23
+BATCH_ROWS = 1 << 13
 PARQUET_MAGIC = b"PAR1"
 ARROW_MAGIC = b"ARROW1"
 
@@ -36,16 +41,16 @@ def _pyarrow(name: str):
     return pa
 
 
-def _batches(src: Source, fmt: str) -> tuple[object, Iterator, int | None]:
+def _batches(src: Source, fmt: str, rows: int = 65536) -> tuple[object, Iterator, int | None]:
     """(schema, record batches, rows when the file says) of the file, one row group or IPC
-    batch at a time."""
+    batch at a time (at most ``rows`` rows a batch from a Parquet file)."""
     pa = _pyarrow(src.name)
     try:
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
             pf = pq.ParquetFile(src.open())
-            return pf.schema_arrow, pf.iter_batches(), pf.metadata.num_rows
+            return pf.schema_arrow, pf.iter_batches(batch_size=rows), pf.metadata.num_rows
         import pyarrow.ipc as ipc
 
         f = src.open()
@@ -75,6 +80,10 @@ def read_arrow(src: Source, fmt: str, req: Request) -> Part:
     if pcols is not None and len(pcols) > 1:
         part.class_names = list(pcols)
         names = ClassNames(pcols)
+    streamed = _streamed(src, fmt, req, (pcols, tk, names), total)
+    if streamed is not None:
+        part.pred, part.target = streamed
+        return part
     preds, targets = _Rows(total, src.name), _Rows(total, src.name)
     try:
         for b in batches:
@@ -94,6 +103,57 @@ def read_arrow(src: Source, fmt: str, req: Request) -> Part:
     if tk is not None:
         part.target = targets.array()
     return part
+
+
+def _streamed(src: Source, fmt: str, req: Request, cols: tuple, total: int | None):
+    """(predictions, targets or None) of a big Parquet file, parsed a batch at a time as the
+    engine asks for rows (:mod:`ce_cli.readers.tablestream`), or None to read it whole: not
+    Parquet (an IPC file does not say its rows), small, or targets that are not one a row."""
+    pcols, tk, _ = cols
+    if fmt != "parquet" or req.role != "pred" or not req.lazy or not src.unread:
+        return None
+    if pcols is None or not total or os.stat(src.name).st_size < STREAM_BYTES:
+        return None
+    from .tablestream import TableLabels, TablePass, TableValues
+
+    probe = _stream_blocks(src, fmt, cols, total)
+    try:
+        values, targets = next(b for b in probe if len(b[0]))
+    except (CeLossError, StopIteration):
+        return None  # read whole, which says what is wrong
+    finally:
+        probe.close()
+    if values.shape[1] < 1 or (targets is not None and targets.ndim != 1):
+        return None
+    tp = TablePass(src.name, total, values.shape[1], lambda: _stream_blocks(src, fmt, cols, total))
+    tp.first()
+    return TableValues(tp), (None if tk is None else TableLabels(tp))
+
+
+def _stream_blocks(src: Source, fmt: str, cols: tuple, total: int) -> Generator[tuple]:
+    """(values (rows, columns), targets or None) of each batch, checked as :func:`read_arrow`
+    checks them, in the same order: the same message for the same file."""
+    pa = _pyarrow(src.name)
+    pcols, tk, names = cols
+    preds, targets = _Rows(total, src.name, keep=False), _Rows(total, src.name, keep=False)
+    _, batches, _ = _batches(src, fmt, BATCH_ROWS)
+    try:
+        for b in batches:
+            b.validate(full=True)
+            values = _values(pa, b, pcols, src.name)
+            preds.add(values)
+            t = None
+            if tk is not None:
+                t = _targets(pa, b.column(tk), names, src.name, tk)
+                targets.add(t)
+            yield values.reshape(len(values), -1), t
+    except CeLossError:
+        raise
+    except (pa.ArrowException, OSError, ValueError, IndexError, KeyError) as e:
+        raise _damaged(src.name, fmt, e) from None
+    preds.array()
+    if tk is not None:
+        targets.array()
 
 
 def _numeric(pa, t) -> bool:
@@ -201,8 +261,8 @@ class _Rows:
     """The batches' arrays joined: into one array allocated once when the file says how many
     rows it has (Parquet), else concatenated at the end."""
 
-    def __init__(self, total: int | None, name: str):
-        self.total, self.name = total, name
+    def __init__(self, total: int | None, name: str, keep: bool = True):
+        self.total, self.name, self.keep = total, name, keep
         self.parts: list[np.ndarray] = []
         self.out: np.ndarray | None = None
         self.n = 0
@@ -214,11 +274,13 @@ class _Rows:
             self.parts.append(a)
             return
         if self.out is None:
-            self.out = np.empty((self.total,) + a.shape[1:], dtype=a.dtype)
+            # without keep (the rows streamed): checked as they would be, not kept
+            self.out = np.empty(((self.total if self.keep else 0),) + a.shape[1:], dtype=a.dtype)
             self.parts.append(a[:0])  # the shape and dtype to compare with
         if self.n + len(a) > self.total or a.dtype != self.out.dtype:
             raise file_error(self.name, "holds more rows, or other types, than its metadata says")
-        self.out[self.n : self.n + len(a)] = a
+        if self.keep:
+            self.out[self.n : self.n + len(a)] = a
         self.n += len(a)
 
     def array(self) -> np.ndarray:

@@ -4,6 +4,7 @@ arrays allocated once: a big table needs about its float64 values in memory, not
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from ..errors import CeLossError
 from . import dialect
-from .encoding import table_pieces
+from .encoding import check_encoding, table_pieces
 from .fastcsv import FastFailed, fast_path, fast_rows, line_room
 from .keys import ClassNames, column_by_index, column_by_name, label_column, parse_column
 from .messages import error_at, file_error, show
@@ -22,6 +23,9 @@ from .source import Source
 # lines at a time by np.loadtxt; tests turn them off to compare with the cell-by-cell parse.
 FAST = True
 LOADTXT = True
+# A table's predictions are streamed into the engine (parsed as the engine asks for rows, never
+# all in memory) from a regular file of at least this many bytes; smaller ones are read whole.
+STREAM_BYTES = 1 << 23
 
 
 def read_table(src: Source, fmt: str, req: Request) -> Part:
@@ -47,6 +51,10 @@ def read_table(src: Source, fmt: str, req: Request) -> Part:
     if names is not None:
         table.names = ClassNames(names)
     only_labels = req.role == "target" and table.label_idx is not None
+    streamed = _streamed(src, table, (first_no, header, given_sep), req)
+    if streamed is not None:
+        part.pred, part.target = streamed
+        return part
     values, labels = _fast_or_precise(src, table, lines, (first_no, header, only_labels), req)
     if values is None and labels is None:
         raise error_at(
@@ -88,6 +96,76 @@ def _fast_or_precise(src: Source, table: _Table, lines: _Lines, how: tuple, req:
         max(1, room - start + 1),
         only_labels=only_labels,
     )
+
+
+def _streamed(src: Source, table: _Table, how: tuple, req: Request):
+    """(predictions, targets or None) read by rows as the engine asks for them, or None when
+    the table is read whole: a small or irregular file, or one whose first block cannot decide
+    what the whole table decides (a first column starting 0, 1, 2, ...)."""
+    first_no, header, given_sep = how
+    if req.role != "pred" or not req.lazy or not src.unread or table.width < 1:
+        return None
+    if os.stat(src.name).st_size < STREAM_BYTES:
+        return None
+    from .tablestream import TableLabels, TablePass, TableValues, data_lines, plain_data_lines
+
+    start = first_no + header
+    skip = header + (given_sep is not None)  # data lines before the rows: a header, a sep=
+    n = None
+    if check_encoding(req.read.encoding) is None and src.head(2) not in (b"\xff\xfe", b"\xfe\xff"):
+        n = plain_data_lines(src)
+    if n is None:
+        n = data_lines(table_pieces(src, req.piece, req.read.encoding))
+    n -= skip
+    if n <= 0:
+        return None
+    tp = TablePass(src.name, n, table.width, lambda: _row_blocks(src, table, start, req))
+    try:
+        values, labels = tp.first()
+    except CeLossError:
+        return None  # the whole table's parse says what is wrong, where
+    if _may_be_index(table, values, req):
+        return None
+    return TableValues(tp), (None if labels is None else TableLabels(tp))
+
+
+def _may_be_index(table: _Table, values: np.ndarray, req: Request) -> bool:
+    """Whether :func:`_index_check` may refuse the table: its first block's first column holds
+    0, 1, 2, ... (the whole column decides)."""
+    if req.read.index_col is not None or table.off or table.width < 2 or table.label_idx == 0:
+        return False
+    return bool(np.array_equal(values[:, 0], np.arange(len(values), dtype=np.float64)))
+
+
+def _row_blocks(src: Source, table: _Table, start: int, req: Request):
+    """(values, labels) blocks of every row from line ``start`` on, by the parser
+    :func:`_fast_or_precise` would use; when it gives up, the precise parser goes on from the
+    row it stopped at (reading the lines before it again, to find the first problem)."""
+    done = 0
+    quick = None
+    if table.fast and fast_path(src, table, start, req):
+        quick = fast_rows(src, table, start, req)
+    elif LOADTXT and table.delim is not None and not table.trailing:
+        quick = _quick_rows(src, table, start, req, True)
+    if quick is not None:
+        try:
+            for v, lab in quick:
+                done += len(v)
+                yield v, lab
+            return
+        except (FastFailed, CeLossError):
+            pass  # the precise parser reads it, or says what is wrong where
+    _count_lines(src, req.piece, req.read.encoding)  # text that is not text is said first
+    lines = _Lines(table_pieces(src, req.piece, req.read.encoding))
+    for no, ls in lines.rows_from(start):
+        v, lab = table.parse(ls, no, want_values=True)
+        if done >= len(v):
+            done -= len(v)
+            continue
+        if done:
+            v, lab = v[done:], (None if lab is None else lab[done:])
+            done = 0
+        yield v, lab
 
 
 def _quick_rows(src: Source, table: _Table, start: int, req: Request, want_values: bool):
