@@ -118,6 +118,8 @@ class Metrics:
         self.p: Problem | None = None
         self.ints: dict[str, np.ndarray] = {}
         self.tree: TreeSum | None = None
+        # the loss kernel's per-row by-products asked of the engine (see .rowstats)
+        self.row_stats: tuple | None = None
 
     # -- engine protocol -------------------------------------------------------------------
 
@@ -132,6 +134,10 @@ class Metrics:
             )
         self.p = p
         self.tree = TreeSum(_SCALARS + s.bins + 1 + self._groups(p))
+        if p.categorical and p.input_kind == "logits" and not p.soft:
+            from .rowstats import ARGMAX, DENSE
+
+            self.row_stats = (DENSE if s.summary else ARGMAX, s.top_k)
 
     def observe(self, x, t, start: int, block: BlockResult) -> _Part:
         assert self.p is not None

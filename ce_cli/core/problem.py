@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -91,6 +92,9 @@ class BlockResult:
     grad: np.ndarray | None
     # What each observer sink (see ce_cli.core.engine) made of the block on the worker thread.
     observed: dict | None = None
+    # The 2-D kernel's per-row by-products (ce_cli.core.rowstats.RowStats) when an observer
+    # asked for them and the kernel's path has them, else None.
+    rows_stats: Any = None
 
 
 @dataclass(eq=False)
