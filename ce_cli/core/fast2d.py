@@ -249,7 +249,7 @@ def _nll_float32(x: np.ndarray, r: _Rows, stats):
     if stats is not None:
         from .rowstats import fill_float32
 
-        fill_float32(stats, x, s, e_t, ok, (r.ti, x_t))
+        fill_float32(stats, x, s, e_t, ok, (r.ti, x_t, r.valid))
     return nll, ok
 
 
@@ -310,7 +310,7 @@ def _float64_path(
     if stats is not None and not class_major and x.dtype == np.float64:
         from .rowstats import fill_float64
 
-        fill_float64(stats, x, z, s, sh, (r.ti, r.x_t))
+        fill_float64(stats, x, z, s, sh, (r.ti, r.x_t, r.valid))
     nll = _nll(s, sh, r, z, class_major)
     # ignored elements count 0 even when their (placeholder) target logit is -inf, as in torch
     with np.errstate(invalid="ignore"):

@@ -28,10 +28,16 @@ def _class_last(a: np.ndarray, c: int) -> np.ndarray:
 
 def _segments(p: Problem, n_rows: int, per_row: int) -> tuple[np.ndarray, int]:
     """Each sample's segment within the block, and how many segments the block has."""
-    seg_rows = p.segment_rows
+    return _segments_of(p.segment_rows, n_rows, per_row)
+
+
+@functools.lru_cache(maxsize=8)
+def _segments_of(seg_rows: int, n_rows: int, per_row: int) -> tuple[np.ndarray, int]:
+    # the same for every full block of a run: made once
     seg = np.arange(n_rows) // seg_rows
     if per_row != 1:
         seg = np.repeat(seg, per_row)
+    seg.flags.writeable = False
     return seg, -(-n_rows // seg_rows)
 
 
@@ -45,26 +51,25 @@ def _edges(bins: int) -> np.ndarray:
 def _bin_index(conf: np.ndarray, bins: int) -> np.ndarray:
     """torchmetrics' bucketize(right=True) - 1 on linspace(0, 1, bins + 1): a confidence of
     exactly 1 (or above, or NaN) is bin ``bins``."""
-    return np.clip(np.searchsorted(_edges(bins), conf, side="right") - 1, 0, bins)
+    idx = np.searchsorted(_edges(bins), conf, side="right")
+    return np.minimum(np.maximum(idx - 1, 0, out=idx), bins, out=idx)
 
 
-def _sums(seg, nseg: int, idx: np.ndarray, values: np.ndarray, width: int) -> np.ndarray:
-    """Per-segment sums of ``values`` by ``idx`` (0..width-1): an (nseg, width) array."""
-    flat = np.bincount(seg * width + idx, weights=values, minlength=nseg * width)
-    return flat.reshape(nseg, width)
+def _floats(nseg, seg, scalars: dict, conf_bins) -> np.ndarray:
+    """The block's float sums per segment (rows): scalars, confidence per bin.
 
-
-def _floats(nseg, seg, scalars: dict, conf_bins, groups) -> np.ndarray:
-    """The block's float sums per segment: scalars, confidence per bin, loss per class."""
-    parts = [np.zeros((nseg, _SCALARS))]
-    for col, vals in scalars.items():
-        parts[0][:, col] = np.bincount(seg, weights=vals, minlength=nseg)
+    One ``bincount`` over all of them: each sum still adds its own values in sample order,
+    as one ``bincount`` per sum would.
+    """
     idx, conf, bins = conf_bins
-    parts.append(_sums(seg, nseg, idx, conf, bins + 1))
-    if groups is not None:
-        gidx, loss, width = groups
-        parts.append(_sums(seg, nseg, gidx, loss, width))
-    return np.concatenate(parts, axis=1)
+    width = _SCALARS + bins + 1
+    base = seg * width
+    keys = [base + col for col in scalars]
+    values = list(scalars.values())
+    keys.append(base + (_SCALARS + idx))
+    values.append(conf)
+    flat = np.bincount(np.concatenate(keys), np.concatenate(values), minlength=nseg * width)
+    return flat.reshape(nseg, width)
 
 
 # Row sums are taken in buffers whose rows sit at the same alignment (mod ALIGN bytes) as
@@ -295,14 +300,16 @@ def categorical_part(
     c = int(p.n_classes or 0)
     xs = _class_last(np.asarray(x), c)
     pe = np.asarray(block.per_element, dtype=np.float64).reshape(-1)
-    ts, tcls, v = _targets(p, t, c)
     per_row = xs.shape[0] // max(1, np.shape(x)[0])
     st = block.rows_stats  # the loss kernel's by-products, when its path has them
-    x_t = None if ts is not None else xs[np.arange(xs.shape[0]), tcls].astype(np.float64)
-    if st is not None:
+    if st is not None:  # (index targets: the kernel's reading of them)
+        ts, tcls, x_t = None, st.ti, st.x_t
+        v = np.ones(len(tcls), dtype=bool) if st.valid is None else st.valid
         pred = st.pred
         conf, scalars = _scalars_of_stats(p, s, xs, st, (tcls, x_t), pe, start * per_row)
     else:
+        ts, tcls, v = _targets(p, t, c)
+        x_t = None if ts is not None else xs[np.arange(xs.shape[0]), tcls].astype(np.float64)
         pred = xs.argmax(axis=1)
         conf, scalars = _scalars(p, s, xs, (ts, tcls), pred, pe, start * per_row)
     correct = (pred == tcls) & v
@@ -322,8 +329,8 @@ def categorical_part(
     ints.update(_class_counts(s, c, tcls, pred, sel, correct))
     seg, nseg = _segments(p, np.shape(x)[0], per_row)
     sc = {k: val[sel] for k, val in scalars.items()}
-    grp = (tcls[sel], pe[sel], groups) if groups else None
-    return _Part(ints, _floats(nseg, seg[sel], sc, (idx[sel], conf[sel], s.bins), grp))
+    grp = (tcls[sel], pe[sel]) if groups else None
+    return _Part(ints, _floats(nseg, seg[sel], sc, (idx[sel], conf[sel], s.bins)), grp)
 
 
 def _labels_of(p: Problem, n_rows: int) -> tuple[np.ndarray, int]:
@@ -385,5 +392,5 @@ def binary_part(
         ints["confusion"] = np.bincount(lab * 2 + pred, minlength=4)
     seg, nseg = _segments(p, n_rows, xf.size // max(1, n_rows))
     scalars = {_BRIER: (prob - tv) ** 2}
-    grp = (label, pe, groups) if groups else None
-    return _Part(ints, _floats(nseg, seg, scalars, (idx, prob, s.bins), grp))
+    grp = (label, pe) if groups else None
+    return _Part(ints, _floats(nseg, seg, scalars, (idx, prob, s.bins)), grp)

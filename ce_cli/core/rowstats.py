@@ -38,7 +38,8 @@ class RowStats:
     kernel (``filled``).
 
     Per row: ``pred`` the first maximum's class, ``x_max`` its logit, ``lse`` the logsumexp,
-    ``ok`` where those and the rest hold (None: every row); with ``DENSE`` also ``mean_x``
+    ``ok`` where those and the rest hold (None: every row), the targets as the kernel read
+    them (``ti``, ``x_t``, ``valid``: None when all count); with ``DENSE`` also ``mean_x``
     (``sum_c p_c x_c``), ``sum_p2`` (``sum_c p_c^2``) and ``p_t`` (the target's probability);
     with ``top_k`` whether the target is among the k highest scores, ``top_k_hits`` (every
     row: a comparison of the scores as they are).
@@ -57,6 +58,9 @@ class RowStats:
         "sum_p2",
         "p_t",
         "top_k_hits",
+        "ti",
+        "x_t",
+        "valid",
         "_dot_x",
         "_dot_e",
         "_ahead",
@@ -76,6 +80,10 @@ class RowStats:
         self.sum_p2: np.ndarray | None = None
         self.p_t: np.ndarray | None = None
         self.top_k_hits: np.ndarray | None = None
+        # the targets as the kernel read them: class (0 where ignored), logit, which count
+        self.ti: Any = None
+        self.x_t: Any = None
+        self.valid: np.ndarray | None = None
         self._dot_x: Any = None  # (work arrays while the block is measured)
         self._dot_e: Any = None
         self._ahead: Any = None
@@ -145,7 +153,8 @@ def _measure(stats: RowStats, xc: np.ndarray, e: np.ndarray, a: int, b: int) -> 
 def fill_float32(stats: RowStats, x: np.ndarray, s_off, e_t, ok, tgt) -> None:
     """The by-products of the float32 path: ``s_off`` the off-target sums of exponentials,
     ``e_t`` the target's, ``ok`` the rows whose loss the float32 path covers, ``tgt`` the
-    target classes and logits."""
+    target classes, logits and which count."""
+    stats.ti, stats.x_t, stats.valid = tgt
     if stats.top_k is not None:
         stats.top_k_hits = top_k_hits(x, tgt[1], tgt[0], stats.top_k, prefix=stats._ahead)
     s = s_off + e_t
@@ -166,9 +175,10 @@ def fill_float32(stats: RowStats, x: np.ndarray, s_off, e_t, ok, tgt) -> None:
 def fill_float64(stats: RowStats, x: np.ndarray, z: np.ndarray, s: np.ndarray, sh, tgt) -> None:
     """The by-products of the float64 path (float64 logits, rows in memory order):
     ``z = exp(x - sh)`` and its row sums ``s``, before the gradient overwrites ``z``; ``tgt``
-    the target classes and logits. Every row is covered (a row beyond float64's range is
-    shifted)."""
-    ti, x_t = tgt
+    the target classes, logits and which count. Every row is covered (a row beyond float64's
+    range is shifted)."""
+    ti, x_t, stats.valid = tgt
+    stats.ti, stats.x_t = ti, x_t
     rows = np.arange(x.shape[0])
     stats.pred = x.argmax(axis=1)
     stats.x_max = x[rows, stats.pred]
