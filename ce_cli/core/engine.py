@@ -235,22 +235,14 @@ def _drive(
     sums: list[np.ndarray] = []
     progress = out.progress
     observers = _observers(p, sinks)
-    # the kernel's per-row by-products an observer asks for (``row_stats``: see .rowstats)
+    # (row_stats: the kernel's per-row by-products an observer asks for, see .rowstats)
     stats = next((o.row_stats for o in observers if getattr(o, "row_stats", None)), None)
+    kw = {"want_grad": want_grad, "scale": scale, "grad_dtype": grad_dtype, "row_stats": stats}
 
     def work(b: tuple[int, int]) -> BlockResult:
         start, stop = b
         xb, tb = x[start:stop], t[start:stop]
-        r = compute_block(
-            p,
-            xb,
-            tb,
-            start,
-            want_grad=want_grad,
-            scale=scale,
-            grad_dtype=grad_dtype,
-            row_stats=stats,
-        )
+        r = compute_block(p, xb, tb, start, **kw)
         _observe(observers, xb, tb, start, r)
         return r
 
