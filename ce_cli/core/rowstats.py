@@ -63,9 +63,6 @@ class RowStats:
         "valid",
         "_dot_x",
         "_dot_e",
-        "_ahead",
-        "_xt",
-        "_above",
     )
 
     def __init__(self, level: int, top_k: int | None = None):
@@ -86,9 +83,6 @@ class RowStats:
         self.valid: np.ndarray | None = None
         self._dot_x: Any = None  # (work arrays while the block is measured)
         self._dot_e: Any = None
-        self._ahead: Any = None
-        self._xt: Any = None
-        self._above: Any = None
 
 
 def sums_float32(stats: RowStats, x: np.ndarray, tgt, bufs) -> tuple[np.ndarray, np.ndarray]:
@@ -106,7 +100,7 @@ def sums_float32(stats: RowStats, x: np.ndarray, tgt, bufs) -> tuple[np.ndarray,
     e32, z64 = bufs
     at_all = np.arange(n) * c + tgt[0]
     s_off, e_t = np.empty(n), np.empty(n)
-    _begin(stats, x, tgt[1], step)
+    _begin(stats, n)
     for a in range(0, n, step):
         b = min(n, a + step)
         xc = x[a:b]
@@ -122,29 +116,19 @@ def sums_float32(stats: RowStats, x: np.ndarray, tgt, bufs) -> tuple[np.ndarray,
     return s_off, e_t
 
 
-def _begin(stats: RowStats, x: np.ndarray, x_t: np.ndarray, step: int) -> None:
+def _begin(stats: RowStats, n: int) -> None:
     """The arrays :func:`_measure` fills, a chunk at a time."""
-    n, c = x.shape
     stats.pred = np.empty(n, dtype=np.intp)
     if stats.level >= DENSE:
         stats._dot_x = np.empty(n, dtype=np.float32)
         stats._dot_e = np.empty(n, dtype=np.float32)
-    if stats.top_k is not None and c > 2 * TOP_K_PREFIX:
-        stats._ahead = np.empty(n, dtype=np.uint16)
-        stats._xt = x_t.astype(x.dtype)[:, None]
-        stats._above = np.empty((step, TOP_K_PREFIX), dtype=bool)
 
 
 def _measure(stats: RowStats, xc: np.ndarray, e: np.ndarray, a: int, b: int) -> None:
-    """Rows ``a:b`` (logits ``xc``, their float32 exponentials ``e``): argmax, the count of
-    scores above the target's among the first TOP_K_PREFIX (the rest of the few rows that
-    need it is compared once the block is done), float32 sums of ``e x`` and ``e e``."""
+    """Rows ``a:b`` (logits ``xc``, their float32 exponentials ``e``): argmax, and with
+    ``DENSE`` the float32 sums of ``e x`` and ``e e`` along each row."""
     assert stats.pred is not None
     np.argmax(xc, axis=1, out=stats.pred[a:b])
-    if stats._ahead is not None:
-        above = stats._above[: b - a]
-        np.greater(xc[:, :TOP_K_PREFIX], stats._xt[a:b], out=above)
-        np.add.reduce(above.view(np.uint8), axis=1, out=stats._ahead[a:b])
     if stats.level >= DENSE:
         np.einsum("ij,ij->i", e, xc, out=stats._dot_x[a:b])
         np.einsum("ij,ij->i", e, e, out=stats._dot_e[a:b])
@@ -155,9 +139,11 @@ def fill_float32(stats: RowStats, x: np.ndarray, s_off, e_t, ok, tgt) -> None:
     ``e_t`` the target's, ``ok`` the rows whose loss the float32 path covers, ``tgt`` the
     target classes, logits and which count."""
     stats.ti, stats.x_t, stats.valid = tgt
-    if stats.top_k is not None:
-        stats.top_k_hits = top_k_hits(x, tgt[1], tgt[0], stats.top_k, prefix=stats._ahead)
     s = s_off + e_t
+    if stats.top_k is not None:  # (the block is out of cache by now: few looks at it)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_t = np.where(ok, e_t / s, np.nan)  # (rows the float32 argument covers)
+        stats.top_k_hits = top_k_hits(x, tgt[1], tgt[0], stats.top_k, p_t)
     stats.x_max = x[np.arange(x.shape[0]), stats.pred].astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         stats.lse = np.log(s)
@@ -167,7 +153,7 @@ def fill_float32(stats: RowStats, x: np.ndarray, s_off, e_t, ok, tgt) -> None:
             stats.p_t = e_t / s
             hi = np.log(np.finfo(np.float32).max / max(1, x.shape[1])) / 2 - 1
             ok = ok & (stats.x_max > LO) & (stats.x_max < hi)
-    stats._dot_x = stats._dot_e = stats._ahead = stats._xt = stats._above = None
+    stats._dot_x = stats._dot_e = None
     stats.ok = None if ok.all() else ok
     stats.filled = True
 
@@ -183,13 +169,14 @@ def fill_float64(stats: RowStats, x: np.ndarray, z: np.ndarray, s: np.ndarray, s
     stats.pred = x.argmax(axis=1)
     stats.x_max = x[rows, stats.pred]
     stats.lse = np.log(s) + sh
+    p_t = np.exp(x_t - stats.lse)
     if stats.level >= DENSE:
         # p = z / s whatever the shift: sum_c p_c x_c of the logits as they are
         stats.mean_x = np.einsum("ij,ij->i", z, x) / s
         stats.sum_p2 = np.einsum("ij,ij->i", z, z) / (s * s)
-        stats.p_t = np.exp(x_t - stats.lse)
+        stats.p_t = p_t
     if stats.top_k is not None:
-        stats.top_k_hits = top_k_hits(x, x_t, ti, stats.top_k)
+        stats.top_k_hits = top_k_hits(x, x_t, ti, stats.top_k, p_t)
     stats.filled = True
 
 
@@ -208,15 +195,14 @@ def _count_above(xs: np.ndarray, xt: np.ndarray) -> np.ndarray:
     return np.add.reduce((xs > xt).view(np.uint8), axis=1, dtype=wide).astype(np.int64)
 
 
-def top_k_hits(xs, x_t: np.ndarray, tcls: np.ndarray, k: int, p_t=None, prefix=None):
+def top_k_hits(xs, x_t: np.ndarray, tcls: np.ndarray, k: int, p_t=None) -> np.ndarray:
     """Whether the target is among the k highest scores, ties ordered as scikit-learn's
     ``top_k_accuracy_score`` (a reversed stable argsort: the higher class first).
 
     Exact counts, with at most one comparison per score (and one more on rows whose count is
     below k, for ties): rows whose ``p_t`` (the target's probability, if known) is above
     1 / (k + 1) are hits without a look; rows with k scores above the target's among their
-    first TOP_K_PREFIX are misses without a look at the rest (``prefix``: those counts, when
-    already taken; then without ``p_t``).
+    first TOP_K_PREFIX are misses without a look at the rest.
     """
     n, c = xs.shape
     xt = x_t.astype(xs.dtype)[:, None]
@@ -230,10 +216,7 @@ def top_k_hits(xs, x_t: np.ndarray, tcls: np.ndarray, k: int, p_t=None, prefix=N
     ahead = np.zeros(rest.size, dtype=np.int64)
     m = TOP_K_PREFIX if c > 2 * TOP_K_PREFIX else 0
     if m and rest.size:
-        if prefix is not None:
-            ahead = prefix.astype(np.int64)
-        else:
-            ahead = _count_above(xs[:, :m] if rest.size == n else xs[rest, :m], xt[rest])
+        ahead = _count_above(xs[:, :m] if rest.size == n else xs[rest, :m], xt[rest])
         left = ahead < k
         rest, ahead = rest[left], ahead[left]
     if not rest.size:
