@@ -30,6 +30,7 @@ def compute_block(
     want_grad: bool = False,
     scale: float = 1.0,
     grad_dtype=None,
+    row_stats: tuple | None = None,
 ) -> BlockResult:
     """Validate and compute rows ``start:start+len(x_block)`` of a problem.
 
@@ -40,12 +41,15 @@ def compute_block(
     the block must begin at a multiple of ``p.segment_rows`` for the sums to be block-independent.
     The gradient is float64, or rounded to ``grad_dtype`` when one is given (the same values as
     rounding the float64 gradient afterwards, without a float64 copy of the block).
+    ``row_stats`` (``(level, top_k)``, see :mod:`ce_cli.core.rowstats`) asks the 2-D kernel for
+    its per-row by-products, given back as ``rows_stats`` where its path has them.
     """
     x = np.asarray(x_block)
     t = np.asarray(t_block)
     if x.dtype.kind == "b":
         x = x.astype(np.float64)
     lay = p.layout
+    stats = None if lay.moves else _stats_request(row_stats)  # (moved layouts: the metrics')
     if lay.moves:
         xc, tc = lay.core_block(x, t)
         try:
@@ -54,21 +58,31 @@ def compute_block(
             raise lay.user_error(e) from None
         loss, g = lay.user_results(x, loss, g)
     else:
-        loss, g = _kernel(p, x, t, start, (want_grad, scale, grad_dtype))
+        loss, g = _kernel(p, x, t, start, (want_grad, scale, grad_dtype), stats)
     n = loss.shape[0]
     if n:
         row_sums = loss if loss.ndim == 1 else loss.reshape(n, -1).sum(axis=1)
         seg = np.add.reduceat(row_sums, np.arange(0, n, p.segment_rows))
     else:
         seg = np.zeros(0)
-    return BlockResult(per_element=loss, segment_sums=seg, grad=g)
+    done = stats if stats is not None and stats.filled else None
+    return BlockResult(per_element=loss, segment_sums=seg, grad=g, rows_stats=done)
 
 
-def _kernel(p: Problem, x: np.ndarray, t: np.ndarray, start: int, grad: tuple):
+def _stats_request(request: tuple | None):
+    """An empty request for the kernel's by-products, or None (nothing asked, nothing done)."""
+    if not request:
+        return None
+    from .rowstats import RowStats
+
+    return RowStats(*request)
+
+
+def _kernel(p: Problem, x: np.ndarray, t: np.ndarray, start: int, grad: tuple, stats=None):
     """One block in the canonical layout by the right kernel: ``(loss, grad or None)``."""
     want_grad, scale, grad_dtype = grad
     if fast2d.applies(p, x):
-        return fast2d.ce_logits_index_2d(p, x, t, start, want_grad, scale, grad_dtype)
+        return fast2d.ce_logits_index_2d(p, x, t, start, want_grad, scale, grad_dtype, stats)
     check_block(p, x, t, start)
     stop = start + x.shape[0]
     if p.categorical:

@@ -323,8 +323,9 @@ def _drive(
     sums: list[np.ndarray] = []
     progress = out.progress
     observers = _observers(p, sinks)
-
-    kw = {"want_grad": want_grad, "scale": scale, "grad_dtype": grad_dtype}
+    # (row_stats: the kernel's per-row by-products an observer asks for, see .rowstats)
+    stats = next((o.row_stats for o in observers if getattr(o, "row_stats", None)), None)
+    kw = {"want_grad": want_grad, "scale": scale, "grad_dtype": grad_dtype, "row_stats": stats}
 
     def work(b: tuple[int, int]) -> BlockResult:
         xb, tb, r = data.compute(p, b[0], b[1], kw)

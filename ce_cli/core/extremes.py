@@ -57,10 +57,12 @@ class Extremes:
         pe = np.asarray(block.per_element, dtype=np.float64).reshape(-1)
         per_row = pe.size // max(1, np.shape(block.per_element)[0]) if pe.size else 1
         local = self._candidates(pe)
+        if not local.size and self._store is not None:  # (most blocks, once K are kept)
+            return pe[local], local, None
         if p.categorical and not p.soft:  # ignored targets: looked up on the candidates only
             local = local[np.asarray(t).reshape(-1)[local] != p.ignore_index]
-        first = self._first(pe[local], local)
-        local = local[first]
+        if local.size > self.k:  # (K or fewer need no order here: the merge sorts them)
+            local = local[self._first(pe[local], local)]
         return (
             pe[local],
             _out_index(block, start * per_row, local),

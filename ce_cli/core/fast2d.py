@@ -193,9 +193,20 @@ def _prepare(p: Problem, x: np.ndarray, t: np.ndarray, start: int) -> _Rows:
 
 
 def ce_logits_index_2d(
-    p: Problem, x: np.ndarray, t: np.ndarray, start: int, want_grad: bool, scale: float, grad_dtype
+    p: Problem,
+    x: np.ndarray,
+    t: np.ndarray,
+    start: int,
+    want_grad: bool,
+    scale: float,
+    grad_dtype,
+    stats=None,
 ):
-    """Per-element loss and gradient of a block of (n, C) logits: ``(loss, grad or None)``."""
+    """Per-element loss and gradient of a block of (n, C) logits: ``(loss, grad or None)``.
+
+    ``stats``: None, or a :class:`ce_cli.core.rowstats.RowStats` request that the kernel fills
+    in with its per-row by-products where its path has them (the metrics' observer asks).
+    """
     w = p.weight
     # (few classes stay on the float64 path: there the transposition, not exp, is the cost)
     if (
@@ -206,11 +217,11 @@ def ce_logits_index_2d(
         and _float32_exp_ok()
     ):
         r = _prepare(p, x, t, start)
-        return _float32_path(p, x, t, start, r, want_grad, scale, grad_dtype)
-    return _float64_path(p, x, t, start, want_grad, scale, grad_dtype)
+        return _float32_path(p, x, t, start, r, (want_grad, scale, grad_dtype), stats)
+    return _float64_path(p, x, t, start, want_grad, scale, grad_dtype, stats)
 
 
-def _nll_float32(x: np.ndarray, ti: np.ndarray, rows: np.ndarray, x_t: np.ndarray):
+def _nll_float32(x: np.ndarray, r: _Rows, stats):
     """``-log_softmax(x)_t`` of float32 logits from float32 exponentials: ``(nll, ok)``.
 
     ``nll = log1p(S * exp(-x_t))`` with ``S = sum_{c != t} exp(x_c)``: each float32 ``exp`` is
@@ -221,29 +232,44 @@ def _nll_float32(x: np.ndarray, ti: np.ndarray, rows: np.ndarray, x_t: np.ndarra
     its digits. ``ok`` is False where that argument does not hold (an exponential overflowed or
     underflowed, a logit is not finite); those rows are for the float64 path.
     """
-    r, c = x.shape
+    n, c = x.shape
+    x_t = r.x_t
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        z = scratch_buffer((r, c))
-        np.exp(x, out=z, dtype=np.float32)  # float32 exponentials, stored as float64
-        z.reshape(-1)[rows * c + ti] = 0.0
-        s = z.sum(axis=1)
+        if stats is None:
+            z = scratch_buffer((n, c))
+            np.exp(x, out=z, dtype=np.float32)  # float32 exponentials, stored as float64
+            z.reshape(-1)[r.rows * c + r.ti] = 0.0
+            s = z.sum(axis=1)
+        else:  # the same sums, and the metrics' by-products measured on the way
+            from .rowstats import sums_float32
+
+            s, e_t = sums_float32(stats, x, (r.ti, x_t), _chunk_buffers(c))
         nll = np.log1p(s * np.exp(-x_t))
         ok = (s >= (c - 1) * F32_SUM_FLOOR) & np.isfinite(nll) & np.isfinite(x_t)
+    if stats is not None:
+        from .rowstats import fill_float32
+
+        fill_float32(stats, x, s, e_t, ok, (r.ti, x_t, r.valid))
     return nll, ok
 
 
+def _chunk_buffers(c: int) -> tuple[np.ndarray, np.ndarray]:
+    """The float32 and float64 buffers of :func:`ce_cli.core.rowstats.sums_float32`."""
+    from .rowstats import CHUNK_ELEMENTS
+
+    size = max(CHUNK_ELEMENTS // max(1, c), 1) * c
+    e32 = scratch_bytes("chunk32", 4 * size).view(np.float32)
+    return e32, scratch_bytes("chunk64", 8 * size).view(np.float64)
+
+
 def _float32_path(
-    p: Problem,
-    x: np.ndarray,
-    t: np.ndarray,
-    start: int,
-    r: _Rows,
-    want_grad: bool,
-    scale: float,
-    grad_dtype,
+    p: Problem, x: np.ndarray, t: np.ndarray, start: int, r: _Rows, grad: tuple, stats
 ):
-    """The loss from float32 exponentials; rows it does not cover, and the gradient, float64."""
-    nll, ok = _nll_float32(x, r.ti, r.rows, r.x_t)
+    """The loss from float32 exponentials; rows it does not cover, and the gradient, float64.
+
+    ``grad``: ``(want_grad, scale, grad_dtype)``."""
+    want_grad, scale, grad_dtype = grad
+    nll, ok = _nll_float32(x, r, stats)
     with np.errstate(invalid="ignore"):  # 0 * inf on rows redone below
         loss = r.a * nll
     redo = np.flatnonzero(~ok)  # rows the float32 argument does not cover
@@ -262,9 +288,18 @@ def _float32_path(
 
 
 def _float64_path(
-    p: Problem, x: np.ndarray, t: np.ndarray, start: int, want_grad: bool, scale: float, grad_dtype
+    p: Problem,
+    x: np.ndarray,
+    t: np.ndarray,
+    start: int,
+    want_grad: bool,
+    scale: float,
+    grad_dtype,
+    stats=None,
 ):
-    """Everything in float64: ``L = log(sum_c exp(x_c - sh)) + sh``, ``sh = 0`` on most rows."""
+    """Everything in float64: ``L = log(sum_c exp(x_c - sh)) + sh``, ``sh = 0`` on most rows.
+
+    ``stats`` are filled for float64 logits in memory order (else the metrics measure)."""
     r = _prepare(p, x, t, start)
     class_major = x.shape[1] < CLASS_MAJOR_BELOW
     z, xz = _work_buffer(x, class_major, want_grad and grad_dtype is None)
@@ -272,6 +307,10 @@ def _float64_path(
     if eps > 0:
         m, wz = _smoothing_sums(x, z, p.weight, class_major)
     s, sh = _exp_sums(p, x, t, start, z, xz, class_major)
+    if stats is not None and not class_major and x.dtype == np.float64:
+        from .rowstats import fill_float64
+
+        fill_float64(stats, x, z, s, sh, (r.ti, r.x_t, r.valid))
     nll = _nll(s, sh, r, z, class_major)
     # ignored elements count 0 even when their (placeholder) target logit is -inf, as in torch
     with np.errstate(invalid="ignore"):

@@ -49,6 +49,7 @@ class TreeSum:
         self.size = size
         self.count = 0
         self.stack: list[tuple[int, np.ndarray]] = []
+        self._halves: tuple[np.ndarray, np.ndarray] | None = None
 
     def push_rows(self, rows: np.ndarray) -> None:
         """Push ``rows`` in order: each aligned run of ``2**L`` of them is reduced as the
@@ -60,14 +61,25 @@ class TreeSum:
             size = 1 << ((n - at).bit_length() - 1)
             if self.count:
                 size = min(size, self.count & -self.count)
-            run = rows[at : at + size]
-            level = 0
-            while len(run) > 1:
-                run = run[0::2] + run[1::2]
-                level += 1
-            self._carry(level, run[0])
+            level = size.bit_length() - 1
+            self._carry(level, self._reduce(rows[at : at + size]))
             at += size
             self.count += size
+
+    def _reduce(self, run: np.ndarray) -> np.ndarray:
+        """The pairwise sum of ``2**L`` rows, level by level, in two reused buffers (a fresh
+        array per level cost more than the additions)."""
+        if len(run) == 1:
+            return run[0].copy()
+        half = len(run) // 2
+        if self._halves is None or len(self._halves[0]) < half:
+            self._halves = (np.empty((half, self.size)), np.empty((max(1, half // 2), self.size)))
+        out, other = self._halves
+        while len(run) > 1:
+            half = len(run) // 2
+            np.add(run[0::2], run[1::2], out=out[:half])
+            run, out, other = out[:half], other, out
+        return run[0].copy()
 
     def _carry(self, level: int, acc: np.ndarray) -> None:
         while self.stack and self.stack[-1][0] == level:
@@ -84,10 +96,12 @@ class TreeSum:
 
 @dataclass
 class _Part:
-    """What one block adds: integer counts and per-segment float sums (rows: segments)."""
+    """What one block adds: integer counts, per-segment float sums (rows: segments) and, per
+    class, the losses to add (``(class of each sample, its loss)``, or None)."""
 
     ints: dict[str, np.ndarray]
     floats: np.ndarray
+    groups: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass
@@ -118,6 +132,9 @@ class Metrics:
         self.p: Problem | None = None
         self.ints: dict[str, np.ndarray] = {}
         self.tree: TreeSum | None = None
+        self.group_loss: np.ndarray | None = None  # the loss summed per class (or label)
+        # the loss kernel's per-row by-products asked of the engine (see .rowstats)
+        self.row_stats: tuple | None = None
 
     # -- engine protocol -------------------------------------------------------------------
 
@@ -131,7 +148,13 @@ class Metrics:
                 expected=f"1..{p.n_classes}",
             )
         self.p = p
-        self.tree = TreeSum(_SCALARS + s.bins + 1 + self._groups(p))
+        self.tree = TreeSum(_SCALARS + s.bins + 1)
+        groups = self._groups(p)
+        self.group_loss = np.zeros(groups) if groups else None
+        if p.categorical and p.input_kind == "logits" and not p.soft:
+            from .rowstats import ARGMAX, DENSE
+
+            self.row_stats = (DENSE if s.summary else ARGMAX, s.top_k)
 
     def observe(self, x, t, start: int, block: BlockResult) -> _Part:
         assert self.p is not None
@@ -149,6 +172,10 @@ class Metrics:
         for name, counts in part.ints.items():
             self.ints[name] = counts + self.ints[name] if name in self.ints else counts
         self.tree.push_rows(part.floats)
+        if part.groups is not None and self.group_loss is not None:
+            # one sample after the other, in row order: the same sums whatever the blocks (a
+            # tree of per-segment sums would add a row of every class for every 16 rows)
+            np.add.at(self.group_loss, part.groups[0], part.groups[1])
 
     def close(self) -> None:
         pass
@@ -174,7 +201,7 @@ class Metrics:
         assert self.p is not None and self.tree is not None
         from .metrics_finish import finish
 
-        return finish(self.p, self.s, self.ints, self.tree.total(), loss)
+        return finish(self.p, self.s, self.ints, (self.tree.total(), self.group_loss), loss)
 
 
 def ratio(num, den) -> float | None:

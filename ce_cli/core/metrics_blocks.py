@@ -16,6 +16,7 @@ from ..settings import MetricsSettings
 from .fast2d import scratch_bytes
 from .metrics import _BRIER, _ENTROPY, _NLL, _SCALARS, _Part
 from .problem import BlockResult, Problem
+from .rowstats import top_k_hits
 
 
 def _class_last(a: np.ndarray, c: int) -> np.ndarray:
@@ -27,10 +28,16 @@ def _class_last(a: np.ndarray, c: int) -> np.ndarray:
 
 def _segments(p: Problem, n_rows: int, per_row: int) -> tuple[np.ndarray, int]:
     """Each sample's segment within the block, and how many segments the block has."""
-    seg_rows = p.segment_rows
+    return _segments_of(p.segment_rows, n_rows, per_row)
+
+
+@functools.lru_cache(maxsize=8)
+def _segments_of(seg_rows: int, n_rows: int, per_row: int) -> tuple[np.ndarray, int]:
+    # the same for every full block of a run: made once
     seg = np.arange(n_rows) // seg_rows
     if per_row != 1:
         seg = np.repeat(seg, per_row)
+    seg.flags.writeable = False
     return seg, -(-n_rows // seg_rows)
 
 
@@ -44,26 +51,25 @@ def _edges(bins: int) -> np.ndarray:
 def _bin_index(conf: np.ndarray, bins: int) -> np.ndarray:
     """torchmetrics' bucketize(right=True) - 1 on linspace(0, 1, bins + 1): a confidence of
     exactly 1 (or above, or NaN) is bin ``bins``."""
-    return np.clip(np.searchsorted(_edges(bins), conf, side="right") - 1, 0, bins)
+    idx = np.searchsorted(_edges(bins), conf, side="right")
+    return np.minimum(np.maximum(idx - 1, 0, out=idx), bins, out=idx)
 
 
-def _sums(seg, nseg: int, idx: np.ndarray, values: np.ndarray, width: int) -> np.ndarray:
-    """Per-segment sums of ``values`` by ``idx`` (0..width-1): an (nseg, width) array."""
-    flat = np.bincount(seg * width + idx, weights=values, minlength=nseg * width)
-    return flat.reshape(nseg, width)
+def _floats(nseg, seg, scalars: dict, conf_bins) -> np.ndarray:
+    """The block's float sums per segment (rows): scalars, confidence per bin.
 
-
-def _floats(nseg, seg, scalars: dict, conf_bins, groups) -> np.ndarray:
-    """The block's float sums per segment: scalars, confidence per bin, loss per class."""
-    parts = [np.zeros((nseg, _SCALARS))]
-    for col, vals in scalars.items():
-        parts[0][:, col] = np.bincount(seg, weights=vals, minlength=nseg)
+    One ``bincount`` over all of them: each sum still adds its own values in sample order,
+    as one ``bincount`` per sum would.
+    """
     idx, conf, bins = conf_bins
-    parts.append(_sums(seg, nseg, idx, conf, bins + 1))
-    if groups is not None:
-        gidx, loss, width = groups
-        parts.append(_sums(seg, nseg, gidx, loss, width))
-    return np.concatenate(parts, axis=1)
+    width = _SCALARS + bins + 1
+    base = seg * width
+    keys = [base + col for col in scalars]
+    values = list(scalars.values())
+    keys.append(base + (_SCALARS + idx))
+    values.append(conf)
+    flat = np.bincount(np.concatenate(keys), np.concatenate(values), minlength=nseg * width)
+    return flat.reshape(nseg, width)
 
 
 # Row sums are taken in buffers whose rows sit at the same alignment (mod ALIGN bytes) as
@@ -194,23 +200,6 @@ def _rows_of_probs(kind: str, xs, x_max, tgt, sums: _RowSums, dense: bool) -> _R
     return r
 
 
-def _top_k_hits(xs: np.ndarray, x_t: np.ndarray, tcls: np.ndarray, k: int) -> np.ndarray:
-    """Whether the target is among the k highest scores, ties ordered as scikit-learn's
-    ``top_k_accuracy_score`` (a reversed stable argsort: the higher class first)."""
-    xt = x_t.astype(xs.dtype)[:, None]
-    # a sum of the comparison's bytes: faster than count_nonzero along an axis
-    # (in uint16 when no count can reach 2**16: three times faster than int64)
-    wide = np.uint16 if xs.shape[1] < 1 << 16 else np.int64
-    ahead = np.add.reduce((xs > xt).view(np.uint8), axis=1, dtype=wide).astype(np.int64)
-    hits = ahead < k
-    maybe = np.nonzero(hits)[0]  # only these can lose their place to a tie
-    if maybe.size:
-        cols = np.arange(xs.shape[1])
-        tied = (xs[maybe] == xt[maybe]) & (cols > tcls[maybe, None])
-        hits[maybe] = ahead[maybe] + np.count_nonzero(tied, axis=1) < k
-    return hits
-
-
 def _targets(p: Problem, t, c: int):
     """``(ts, tcls, valid)``: probability targets (samples, C) or None, the target class of
     each sample (0 where ignored; the argmax of a probability target) and which count."""
@@ -248,6 +237,39 @@ def _scalars(p: Problem, s: MetricsSettings, xs, tgt, pred, pe, first: int):
     return r.conf, scalars
 
 
+def _scalars_of_stats(p: Problem, s: MetricsSettings, xs, st, tgt, pe, first: int):
+    """As :func:`_scalars`, from the loss kernel's by-products ``st`` (:mod:`.rowstats`):
+    no pass over the block. Rows they do not cover are measured by :func:`_scalars`."""
+    tcls, x_t = tgt
+    plain = p.weight is None and p.label_smoothing == 0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        # (a confidence a rounding above 1 would count in no bin of its own)
+        if plain:  # the engine's values are the nll
+            nll, conf = pe, np.minimum(np.exp(st.x_max - (x_t + pe)), 1.0)
+        else:
+            nll, conf = st.lse - x_t, np.minimum(np.exp(st.x_max - st.lse), 1.0)
+        scalars = {_NLL: nll}
+        if s.summary:
+            scalars[_ENTROPY] = st.lse - st.mean_x
+            brier = st.sum_p2 - 2 * st.p_t + 1.0
+            scalars[_BRIER] = brier * (0.5 if xs.shape[1] < 3 else 1.0)  # as _scalars
+    if st.ok is not None:
+        bad = np.flatnonzero(~st.ok)
+        # (nothing of a row depends on the rows around it: these are measured on their own)
+        conf_b, sc_b = _scalars(p, s, xs[bad], (None, tcls[bad]), st.pred[bad], pe[bad], first)
+        conf[bad] = conf_b
+        for key, val in sc_b.items():
+            scalars[key] = val if key not in scalars else _put(scalars[key], bad, val)
+    return conf, scalars
+
+
+def _put(a: np.ndarray, at: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``a`` with ``values`` at ``at`` (a copy: ``a`` may be the engine's own array)."""
+    a = a.copy()
+    a[at] = values
+    return a
+
+
 def _class_counts(s: MetricsSettings, c: int, tcls, pred, sel, correct) -> dict:
     """Per-class support, hits and predictions; the confusion matrix (flat) if asked.
     ``sel`` picks the targets that count (a mask, or a slice when all do)."""
@@ -261,6 +283,16 @@ def _class_counts(s: MetricsSettings, c: int, tcls, pred, sel, correct) -> dict:
     return ints
 
 
+def _target_probability(p: Problem, st, pe: np.ndarray) -> np.ndarray | None:
+    """Each sample's probability of its target where known without a pass (else None)."""
+    if st is not None and st.p_t is not None and st.ok is None:
+        return st.p_t
+    if p.input_kind == "logits" and not p.soft and p.weight is None and p.label_smoothing == 0:
+        with np.errstate(over="ignore"):
+            return np.exp(-pe)  # the engine's values are -log p(target)
+    return None
+
+
 def categorical_part(
     p: Problem, s: MetricsSettings, groups: int, x, t, start: int, block: BlockResult
 ) -> _Part:
@@ -268,25 +300,37 @@ def categorical_part(
     c = int(p.n_classes or 0)
     xs = _class_last(np.asarray(x), c)
     pe = np.asarray(block.per_element, dtype=np.float64).reshape(-1)
-    ts, tcls, v = _targets(p, t, c)
-    pred = xs.argmax(axis=1)
     per_row = xs.shape[0] // max(1, np.shape(x)[0])
-    conf, scalars = _scalars(p, s, xs, (ts, tcls), pred, pe, start * per_row)
+    st = block.rows_stats  # the loss kernel's by-products, when its path has them
+    if st is not None:  # (index targets: the kernel's reading of them)
+        ts, tcls, x_t = None, st.ti, st.x_t
+        v = np.ones(len(tcls), dtype=bool) if st.valid is None else st.valid
+        pred = st.pred
+        conf, scalars = _scalars_of_stats(p, s, xs, st, (tcls, x_t), pe, start * per_row)
+    else:
+        ts, tcls, v = _targets(p, t, c)
+        x_t = None if ts is not None else xs[np.arange(xs.shape[0]), tcls].astype(np.float64)
+        pred = xs.argmax(axis=1)
+        conf, scalars = _scalars(p, s, xs, (ts, tcls), pred, pe, start * per_row)
     correct = (pred == tcls) & v
     n_valid = np.count_nonzero(v)
     sel = slice(None) if n_valid == v.size else v  # (no copies when every target counts)
     ints = {"n": np.array([n_valid]), "correct": np.array([np.count_nonzero(correct)])}
     if s.top_k is not None:
-        x_t = xs[np.arange(xs.shape[0]), tcls].astype(np.float64)
-        ints["top_k"] = np.array([np.count_nonzero(_top_k_hits(xs, x_t, tcls, s.top_k) & v)])
+        if x_t is None:
+            x_t = xs[np.arange(xs.shape[0]), tcls].astype(np.float64)
+        hits = st.top_k_hits if st is not None else None
+        if hits is None:
+            hits = top_k_hits(xs, x_t, tcls, s.top_k, _target_probability(p, st, pe))
+        ints["top_k"] = np.array([np.count_nonzero(hits & v)])
     idx = _bin_index(conf, s.bins)
     ints["bin_count"] = np.bincount(idx[sel], minlength=s.bins + 1)
     ints["bin_correct"] = np.bincount(idx[correct], minlength=s.bins + 1)
     ints.update(_class_counts(s, c, tcls, pred, sel, correct))
     seg, nseg = _segments(p, np.shape(x)[0], per_row)
     sc = {k: val[sel] for k, val in scalars.items()}
-    grp = (tcls[sel], pe[sel], groups) if groups else None
-    return _Part(ints, _floats(nseg, seg[sel], sc, (idx[sel], conf[sel], s.bins), grp))
+    grp = (tcls[sel], pe[sel]) if groups else None
+    return _Part(ints, _floats(nseg, seg[sel], sc, (idx[sel], conf[sel], s.bins)), grp)
 
 
 def _labels_of(p: Problem, n_rows: int) -> tuple[np.ndarray, int]:
@@ -348,5 +392,5 @@ def binary_part(
         ints["confusion"] = np.bincount(lab * 2 + pred, minlength=4)
     seg, nseg = _segments(p, n_rows, xf.size // max(1, n_rows))
     scalars = {_BRIER: (prob - tv) ** 2}
-    grp = (label, pe, groups) if groups else None
-    return _Part(ints, _floats(nseg, seg, scalars, (idx, prob, s.bins), grp))
+    grp = (label, pe) if groups else None
+    return _Part(ints, _floats(nseg, seg, scalars, (idx, prob, s.bins)), grp)

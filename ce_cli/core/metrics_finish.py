@@ -67,11 +67,10 @@ def _binary_values(s: MetricsSettings, ints: dict, floats: np.ndarray):
     }
 
 
-def _per_class(p: Problem, ints: dict, floats: np.ndarray, bins: int) -> dict[str, np.ndarray]:
-    if "support" not in ints:
+def _per_class(p: Problem, ints: dict, loss_sums) -> dict[str, np.ndarray]:
+    if "support" not in ints or loss_sums is None:
         return {}
     support = ints["support"]
-    loss_sums = floats[_SCALARS + bins + 1 :]
     out = {"support": support, "mean_loss": _divide(loss_sums, support)}
     if p.categorical:
         out["recall"] = _divide(ints["hits"], support)
@@ -85,9 +84,13 @@ def _per_class(p: Problem, ints: dict, floats: np.ndarray, bins: int) -> dict[st
 
 
 def finish(
-    p: Problem, s: MetricsSettings, ints: dict, floats: np.ndarray, loss: LossResult
+    p: Problem, s: MetricsSettings, ints: dict, sums: tuple, loss: LossResult
 ) -> MetricsResult:
-    """The values, per-class table, calibration bins and confusion matrix of a run."""
+    """The values, per-class table, calibration bins and confusion matrix of a run.
+
+    ``sums``: the float sums (scalars and confidence per bin), and the loss per class or None.
+    """
+    floats, loss_sums = sums
     if "n" not in ints:  # no rows at all: every count is zero
         ints = _empty_counts(p, s)
     if p.categorical:
@@ -100,7 +103,7 @@ def finish(
         confusion = confusion.reshape(side, side)
     return MetricsResult(
         values=values,
-        per_class=_per_class(p, ints, floats, s.bins),
+        per_class=_per_class(p, ints, loss_sums),
         bins=_calibration(ints, floats, s.bins),
         confusion=confusion,
         per_class_unit="class" if p.categorical else "label",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -114,6 +115,9 @@ class BlockResult:
     # shift each sequence's last position is not). None otherwise: rows are leading rows.
     out_start: int | None = None
     kept: np.ndarray | None = None
+    # The 2-D kernel's per-row by-products (ce_cli.core.rowstats.RowStats) when an observer
+    # asked for them and the kernel's path has them, else None.
+    rows_stats: Any = None
 
     def shown(self, field: str) -> np.ndarray | None:
         """``per_element`` or ``grad`` as the user's outputs take it: the per-element values

@@ -1,0 +1,230 @@
+"""Per-row by-products of the fast 2-D kernel (:mod:`ce_cli.core.fast2d`) for the metrics.
+
+The kernel exponentiates every logit of a block anyway; when an observer asks for them
+(:mod:`ce_cli.core.metrics`), it also keeps, per row, what the metrics would otherwise compute
+in fresh passes over a block no longer in cache: the predicted class (first maximum), the
+logsumexp, and for entropy and Brier ``sum_c p_c x_c``, ``sum_c p_c^2`` and ``p_t``. Imported
+only when asked for: a run without metrics computes none of it.
+
+Every value depends on its own row only (NumPy's ``argmax`` and ``einsum`` sums along a row
+do not depend on where the row sits in memory: tested), so the metrics stay identical bit for
+bit whatever the block size and threads. Rows the by-products do not cover (``ok`` False) are
+measured by the metrics' own general code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+# What an observer asks for: the predicted class and logsumexp (accuracy, ECE, per class), or
+# also the sums entropy and Brier need.
+ARGMAX, DENSE = 1, 2
+# float32 exponentials are taken this many values at a time, and each chunk's argmax and sums
+# of products taken while it is in the core's cache (measured on 100,000 x 1,000: the argmax
+# then costs nothing, entropy and Brier a quarter of the loss; whole blocks of 2**19 values
+# come back from the shared cache at memory speed).
+CHUNK_ELEMENTS = 1 << 16
+# Rows whose largest float32 logit lies in (LO, hi) have their entropy and Brier sums from the
+# float32 exponentials: no square overflows (hi, as for the metrics' own shift) and the largest
+# exponential is far above FLT_MIN, so that subnormal terms cannot matter. Others are measured
+# by the metrics' general code, shifted by their max.
+LO = -20.0
+
+
+class RowStats:
+    """A request for by-products (``level``, and ``top_k`` for top-k hits), filled in by the
+    kernel (``filled``).
+
+    Per row: ``pred`` the first maximum's class, ``x_max`` its logit, ``lse`` the logsumexp,
+    ``ok`` where those and the rest hold (None: every row), the targets as the kernel read
+    them (``ti``, ``x_t``, ``valid``: None when all count); with ``DENSE`` also ``mean_x``
+    (``sum_c p_c x_c``), ``sum_p2`` (``sum_c p_c^2``) and ``p_t`` (the target's probability);
+    with ``top_k`` whether the target is among the k highest scores, ``top_k_hits`` (every
+    row: a comparison of the scores as they are).
+    """
+
+    # a plain class, not a dataclass: making a dataclass costs start-up time
+    __slots__ = (
+        "level",
+        "top_k",
+        "filled",
+        "pred",
+        "x_max",
+        "lse",
+        "ok",
+        "mean_x",
+        "sum_p2",
+        "p_t",
+        "top_k_hits",
+        "ti",
+        "x_t",
+        "valid",
+        "_dot_x",
+        "_dot_e",
+    )
+
+    def __init__(self, level: int, top_k: int | None = None):
+        self.level = level
+        self.top_k = top_k
+        self.filled = False
+        self.pred: np.ndarray | None = None
+        self.x_max: np.ndarray | None = None
+        self.lse: np.ndarray | None = None
+        self.ok: np.ndarray | None = None
+        self.mean_x: np.ndarray | None = None
+        self.sum_p2: np.ndarray | None = None
+        self.p_t: np.ndarray | None = None
+        self.top_k_hits: np.ndarray | None = None
+        # the targets as the kernel read them: class (0 where ignored), logit, which count
+        self.ti: Any = None
+        self.x_t: Any = None
+        self.valid: np.ndarray | None = None
+        self._dot_x: Any = None  # (work arrays while the block is measured)
+        self._dot_e: Any = None
+
+
+def sums_float32(stats: RowStats, x: np.ndarray, tgt, bufs) -> tuple[np.ndarray, np.ndarray]:
+    """The float32 path's sums, a chunk of rows at a time, with the by-products measured on
+    each chunk while it is in the core's cache: ``(s_off, e_t)``, the float64 sums of the
+    off-target float32 exponentials and the target's own (``tgt``: target classes and logits;
+    ``bufs``: float32 and float64 chunk buffers).
+
+    The values of the loss are unchanged: ``exp`` into float32 then a copy to float64 gives the
+    exponentials ``exp(x, dtype=float32)`` gives (one rounding to float32 either way), and each
+    row is summed on its own, in the same order, whatever the chunk.
+    """
+    n, c = x.shape
+    step = max(1, CHUNK_ELEMENTS // max(1, c))
+    e32, z64 = bufs
+    at_all = np.arange(n) * c + tgt[0]
+    s_off, e_t = np.empty(n), np.empty(n)
+    _begin(stats, n)
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        xc = x[a:b]
+        e = e32[: (b - a) * c].reshape(b - a, c)
+        np.exp(xc, out=e)
+        _measure(stats, xc, e, a, b)
+        z = z64[: (b - a) * c].reshape(b - a, c)
+        np.copyto(z, e)
+        at = at_all[a:b] - a * c
+        e_t[a:b] = z.reshape(-1)[at]
+        z.reshape(-1)[at] = 0.0
+        np.sum(z, axis=1, out=s_off[a:b])
+    return s_off, e_t
+
+
+def _begin(stats: RowStats, n: int) -> None:
+    """The arrays :func:`_measure` fills, a chunk at a time."""
+    stats.pred = np.empty(n, dtype=np.intp)
+    if stats.level >= DENSE:
+        stats._dot_x = np.empty(n, dtype=np.float32)
+        stats._dot_e = np.empty(n, dtype=np.float32)
+
+
+def _measure(stats: RowStats, xc: np.ndarray, e: np.ndarray, a: int, b: int) -> None:
+    """Rows ``a:b`` (logits ``xc``, their float32 exponentials ``e``): argmax, and with
+    ``DENSE`` the float32 sums of ``e x`` and ``e e`` along each row."""
+    assert stats.pred is not None
+    np.argmax(xc, axis=1, out=stats.pred[a:b])
+    if stats.level >= DENSE:
+        np.einsum("ij,ij->i", e, xc, out=stats._dot_x[a:b])
+        np.einsum("ij,ij->i", e, e, out=stats._dot_e[a:b])
+
+
+def fill_float32(stats: RowStats, x: np.ndarray, s_off, e_t, ok, tgt) -> None:
+    """The by-products of the float32 path: ``s_off`` the off-target sums of exponentials,
+    ``e_t`` the target's, ``ok`` the rows whose loss the float32 path covers, ``tgt`` the
+    target classes, logits and which count."""
+    stats.ti, stats.x_t, stats.valid = tgt
+    s = s_off + e_t
+    if stats.top_k is not None:  # (the block is out of cache by now: few looks at it)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_t = np.where(ok, e_t / s, np.nan)  # (rows the float32 argument covers)
+        stats.top_k_hits = top_k_hits(x, tgt[1], tgt[0], stats.top_k, p_t)
+    stats.x_max = x[np.arange(x.shape[0]), stats.pred].astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        stats.lse = np.log(s)
+        if stats.level >= DENSE:
+            stats.mean_x = stats._dot_x / s
+            stats.sum_p2 = stats._dot_e / (s * s)
+            stats.p_t = e_t / s
+            hi = np.log(np.finfo(np.float32).max / max(1, x.shape[1])) / 2 - 1
+            ok = ok & (stats.x_max > LO) & (stats.x_max < hi)
+    stats._dot_x = stats._dot_e = None
+    stats.ok = None if ok.all() else ok
+    stats.filled = True
+
+
+def fill_float64(stats: RowStats, x: np.ndarray, z: np.ndarray, s: np.ndarray, sh, tgt) -> None:
+    """The by-products of the float64 path (float64 logits, rows in memory order):
+    ``z = exp(x - sh)`` and its row sums ``s``, before the gradient overwrites ``z``; ``tgt``
+    the target classes, logits and which count. Every row is covered (a row beyond float64's
+    range is shifted)."""
+    ti, x_t, stats.valid = tgt
+    stats.ti, stats.x_t = ti, x_t
+    rows = np.arange(x.shape[0])
+    stats.pred = x.argmax(axis=1)
+    stats.x_max = x[rows, stats.pred]
+    stats.lse = np.log(s) + sh
+    p_t = np.exp(x_t - stats.lse)
+    if stats.level >= DENSE:
+        # p = z / s whatever the shift: sum_c p_c x_c of the logits as they are
+        stats.mean_x = np.einsum("ij,ij->i", z, x) / s
+        stats.sum_p2 = np.einsum("ij,ij->i", z, z) / (s * s)
+        stats.p_t = p_t
+    if stats.top_k is not None:
+        stats.top_k_hits = top_k_hits(x, x_t, ti, stats.top_k, p_t)
+    stats.filled = True
+
+
+# Top-k looks at the first TOP_K_PREFIX scores of a row first: k of them above the target's
+# already make a miss (most rows of a poor model), and only the rows left are compared further.
+TOP_K_PREFIX = 64
+# A target whose probability is above 1 / (k + 1) by this margin is a top-k hit: k classes
+# ahead of it would hold more than all the probability. (Its p is known to ~1e-5 or better.)
+TOP_K_SURE = 1e-4
+
+
+def _count_above(xs: np.ndarray, xt: np.ndarray) -> np.ndarray:
+    """Per row, how many scores are above ``xt`` (a column): a sum of the comparison's bytes,
+    faster than count_nonzero along an axis (in uint16 when no count can reach 2**16)."""
+    wide = np.uint16 if xs.shape[1] < 1 << 16 else np.int64
+    return np.add.reduce((xs > xt).view(np.uint8), axis=1, dtype=wide).astype(np.int64)
+
+
+def top_k_hits(xs, x_t: np.ndarray, tcls: np.ndarray, k: int, p_t=None) -> np.ndarray:
+    """Whether the target is among the k highest scores, ties ordered as scikit-learn's
+    ``top_k_accuracy_score`` (a reversed stable argsort: the higher class first).
+
+    Exact counts, with at most one comparison per score (and one more on rows whose count is
+    below k, for ties): rows whose ``p_t`` (the target's probability, if known) is above
+    1 / (k + 1) are hits without a look; rows with k scores above the target's among their
+    first TOP_K_PREFIX are misses without a look at the rest.
+    """
+    n, c = xs.shape
+    xt = x_t.astype(xs.dtype)[:, None]
+    hits = np.zeros(n, dtype=bool)
+    rest = np.arange(n)
+    if p_t is not None:
+        with np.errstate(invalid="ignore"):
+            sure = p_t * (k + 1) > 1 + TOP_K_SURE
+        hits[sure] = True
+        rest = np.flatnonzero(~sure)
+    ahead = np.zeros(rest.size, dtype=np.int64)
+    m = TOP_K_PREFIX if c > 2 * TOP_K_PREFIX else 0
+    if m and rest.size:
+        ahead = _count_above(xs[:, :m] if rest.size == n else xs[rest, :m], xt[rest])
+        left = ahead < k
+        rest, ahead = rest[left], ahead[left]
+    if not rest.size:
+        return hits
+    ahead += _count_above(xs[rest, m:] if m or rest.size < n else xs, xt[rest])
+    maybe = np.flatnonzero(ahead < k)  # only these can lose their place to a tie
+    if maybe.size:
+        at = rest[maybe]
+        tied = (xs[at] == xt[at]) & (np.arange(c) > tcls[at, None])
+        hits[at] = ahead[maybe] + np.count_nonzero(tied, axis=1) < k
+    return hits
