@@ -171,3 +171,33 @@ def test_metrics_do_not_depend_on_where_the_rows_sit_in_memory(dtype):
         assert other.values == results[0].values
         for key, arr in results[0].per_class.items():
             np.testing.assert_array_equal(other.per_class[key], arr)
+
+
+@given(
+    rows=st.integers(1, 5),
+    c=st.sampled_from(
+        [3, 64, rowstats.DOT_PIECE, rowstats.DOT_PIECE + 1, 2 * rowstats.DOT_PIECE + 7]
+    ),
+    offset=st.integers(0, 7),
+    seed=st.integers(0, 2**16),
+)
+@settings(max_examples=25, deadline=None)
+def test_row_dots_are_exact_enough_and_do_not_depend_on_where_the_rows_sit(rows, c, offset, seed):
+    """The entropy and Brier sums (pieces of DOT_PIECE classes for long rows): within float32
+    summation error of a float64 sum, and the same bits wherever the rows sit in memory."""
+    rng = np.random.default_rng(seed)
+    u = rng.random((rows, c), dtype=np.float32)
+    v = rng.standard_normal((rows, c), dtype=np.float32)
+    out = np.empty(rows, dtype=np.float32)
+    rowstats._row_dot(u, v, out)
+    exact = (u.astype(np.float64) * v).sum(axis=1)
+    bound = 1e-6 * c * (np.abs(u.astype(np.float64) * v).sum(axis=1) + 1)
+    assert np.all(np.abs(out - exact) <= bound)
+    # the same rows copied to an other byte offset give the same bits
+    room = np.empty(2 * rows * c + offset + 16, dtype=np.float32)
+    u2 = room[offset : offset + rows * c].reshape(rows, c)
+    v2 = room[offset + rows * c + 3 : offset + 2 * rows * c + 3].reshape(rows, c)
+    u2[...], v2[...] = u, v
+    again = np.empty(rows, dtype=np.float32)
+    rowstats._row_dot(u2, v2, again)
+    assert again.tobytes() == out.tobytes()
