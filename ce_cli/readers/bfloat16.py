@@ -9,6 +9,7 @@ this (c10/util/BFloat16.h, ``f32_from_bits``). No bfloat16 type is needed.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 
@@ -82,6 +83,8 @@ def as_bfloat16(arr, name: str):
     dt = np.dtype(arr.dtype)
     if dt.itemsize != 2 or dt.hasobject:
         raise _not_two_bytes(dt, name)
+    if dt.kind == "u" and getattr(arr, "by_rows", False):
+        return Bf16Array(arr)  # bits read by rows (read_npy_bits): never read whole here
     order = dt.byteorder if dt.byteorder in "<>" else "="
     return Bf16Array(np.asarray(arr).view(np.dtype(order + "u2")))
 
@@ -95,9 +98,10 @@ def _not_two_bytes(dt: np.dtype, name: str):
     )
 
 
-def read_npy_bits(src, mmap: bool) -> np.ndarray:
+def read_npy_bits(src, mmap: bool) -> Any:
     """The 2-byte values of an .npy source as uint16, whatever their dtype says (NumPy saves
-    ``ml_dtypes.bfloat16`` as a 2-byte void, ``|V2``): mapped read-only when it can be."""
+    ``ml_dtypes.bfloat16`` as a 2-byte void, ``|V2``): read by rows when it can be (``mmap``:
+    a regular file, read lazily), else whole."""
     from .npy import array_extent, read_header
 
     with src.open() as f:
@@ -111,12 +115,19 @@ def read_npy_bits(src, mmap: bool) -> np.ndarray:
         if count == 0:
             return np.empty(h.shape, dtype=bits)
         if mmap and src.regular and src.path is not None:
-            try:
-                return np.memmap(
-                    src.path, dtype=bits, mode="r", offset=h.offset, shape=h.shape, order=h.order
+            from types import SimpleNamespace
+
+            from .rows import FileRows
+
+            try:  # read by rows as a .npy file is: a file cut meanwhile is an error, not SIGBUS
+                return FileRows(
+                    src.path,
+                    src.name,
+                    SimpleNamespace(shape=h.shape, dtype=bits, order=h.order),
+                    h.offset,
                 )
-            except (OSError, ValueError):
-                pass  # no mmap here: read it instead
+            except OSError:
+                pass  # not readable that way here: read it instead
         f.seek(h.offset)
         buf = f.read(nbytes)
     if len(buf) != nbytes:

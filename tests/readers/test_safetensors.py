@@ -272,6 +272,25 @@ def test_npy_of_two_byte_void_is_bfloat16(tmp_path):
         load(str(p), str(q))
 
 
+def test_bfloat16_npy_is_read_by_rows_and_a_cut_file_is_an_error(tmp_path):
+    """A big bfloat16 .npy is read by positioned reads, a block of rows at a time (not mapped,
+    not read whole): rows read as the float32 of their bits, and a file cut meanwhile is a
+    clean error naming it."""
+    from ce_cli.readers.rows import FileRows
+
+    bits = np.arange(6 * 4, dtype=np.uint16).reshape(6, 4) + 0x3F80
+    p = tmp_path / "bf.npy"
+    np.save(p, bits.view("V2"))
+    np.save(tmp_path / "t.npy", np.zeros(6, dtype=np.int64))
+    pred = load(str(p), str(tmp_path / "t.npy"), ReadSettings(pred_dtype="bfloat16")).pred
+    assert isinstance(pred.bits, FileRows)
+    want = (bits.astype(np.uint32) << 16).view(np.float32)
+    np.testing.assert_array_equal(pred[2:5], want[2:5])
+    os.truncate(p, os.path.getsize(p) - 8)
+    with pytest.raises(CeLossError, match=re.escape(f"{p} changed while ce-loss was reading it")):
+        pred[4:6]
+
+
 def test_pred_dtype_refused_for_four_byte_values(tmp_path):
     p = tmp_path / "f.npy"
     np.save(p, np.ones((2, 2), np.float32))
