@@ -282,10 +282,25 @@ def _target_probability(p: Problem, st, pe: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def categorical_part(
-    p: Problem, s: MetricsSettings, groups: int, x, t, start: int, block: BlockResult
-) -> _Part:
-    """Counts and sums of one block of a ce/nll problem."""
+class Samples:
+    """A ce/nll block's per-sample values, measured on the worker thread and counted later,
+    several blocks at once (:func:`join`, :func:`categorical_part`): ``conf`` the top-label
+    confidence, ``scalars`` the float values to sum by segment, ``tcls``/``pred`` the target
+    and predicted classes, ``valid`` which count (None: all), ``pe`` the losses, ``top_k``
+    the top-k hits counted, ``n_rows`` rows of ``per_row`` samples."""
+
+    # a plain class, not a dataclass: making a dataclass costs start-up time
+    __slots__ = ("conf", "scalars", "tcls", "pred", "valid", "pe", "top_k", "n_rows", "per_row")
+
+    def __init__(self, conf, scalars: dict, cls: tuple, valid, pe, top_k: int, rows: tuple):
+        self.conf, self.scalars, self.pe, self.top_k = conf, scalars, pe, top_k
+        self.tcls, self.pred = cls
+        self.valid = valid
+        self.n_rows, self.per_row = rows
+
+
+def categorical_samples(p: Problem, s: MetricsSettings, x, t, start: int, block: BlockResult):
+    """The per-sample values of one block of a ce/nll problem (:class:`Samples`)."""
     c = int(p.n_classes or 0)
     xs = _class_last(np.asarray(x), c)
     pe = np.asarray(block.per_element, dtype=np.float64).reshape(-1)
@@ -301,22 +316,54 @@ def categorical_part(
         x_t = None if ts is not None else xs[np.arange(xs.shape[0]), tcls].astype(np.float64)
         pred = xs.argmax(axis=1)
         conf, scalars = _scalars(p, s, xs, (ts, tcls), pred, pe, start * per_row)
-    all_count = v is None or bool(v.all())
-    correct = pred == tcls if v is None else (pred == tcls) & v
-    sel = slice(None) if all_count else v  # (no copies when every target counts)
-    ints = {}
+    hit_count = 0
     if s.top_k is not None:
         if x_t is None:
             x_t = xs[np.arange(xs.shape[0]), tcls].astype(np.float64)
         hits = st.top_k_hits if st is not None else None
         if hits is None:
             hits = top_k_hits(xs, x_t, tcls, s.top_k, _target_probability(p, st, pe))
-        ints["top_k"] = np.array([np.count_nonzero(hits if v is None else hits & v)])
+        hit_count = int(np.count_nonzero(hits if v is None else hits & v))
+    if v is not None and v.all():
+        v = None
+    return Samples(conf, scalars, (tcls, pred), v, pe, hit_count, (np.shape(x)[0], per_row))
+
+
+def join(parts: list[Samples]) -> Samples:
+    """The samples of consecutive blocks as one (in row order)."""
+    if len(parts) == 1:
+        return parts[0]
+    cat = np.concatenate
+    valid = None
+    if any(q.valid is not None for q in parts):
+        valid = cat([np.ones(q.tcls.size, bool) if q.valid is None else q.valid for q in parts])
+    return Samples(
+        cat([q.conf for q in parts]),
+        {k: cat([q.scalars[k] for q in parts]) for k in parts[0].scalars},
+        (cat([q.tcls for q in parts]), cat([q.pred for q in parts])),
+        valid,
+        cat([q.pe for q in parts]),
+        sum(q.top_k for q in parts),
+        (sum(q.n_rows for q in parts), parts[0].per_row),
+    )
+
+
+def categorical_part(p: Problem, s: MetricsSettings, groups: int, q: Samples) -> _Part:
+    """Counts and sums of the samples ``q`` of whole consecutive blocks (from the start of a
+    segment) of a ce/nll problem: the same whatever blocks they came in."""
+    c = int(p.n_classes or 0)
+    v = q.valid
+    tcls, pred, conf = q.tcls, q.pred, q.conf
+    correct = pred == tcls if v is None else (pred == tcls) & v
+    sel = slice(None) if v is None else v  # (no copies when every target counts)
+    ints = {}
+    if s.top_k is not None:
+        ints["top_k"] = np.array([q.top_k])
     idx = _bin_index(conf, s.bins)
     ints["counts"] = _counts(s, c, (idx[sel], correct[sel], tcls[sel], pred[sel]))
-    seg, nseg = _segments(p, np.shape(x)[0], per_row)
-    sc = {k: val[sel] for k, val in scalars.items()}
-    grp = (tcls[sel], pe[sel]) if groups else None
+    seg, nseg = _segments(p, q.n_rows, q.per_row)
+    sc = {k: val[sel] for k, val in q.scalars.items()}
+    grp = (tcls[sel], q.pe[sel]) if groups else None
     return _Part(ints, _floats(nseg, seg[sel], sc, (idx[sel], conf[sel], s.bins)), grp)
 
 
