@@ -51,6 +51,7 @@ class Extremes:
         # by the workers while the merge raises it; a stale value only lets more through.
         self.cut: float | None = None
         self._pending: list[tuple] = []  # candidates of blocks not yet merged (see write)
+        self._pending_size = 0
 
     def begin(self, p: Problem) -> None:
         self.p = p
@@ -104,16 +105,18 @@ class Extremes:
         if not values.size and self._store is not None:  # nothing of this block can enter
             return
         self._pending.append((values, index, samples))
-        # once K are kept, the candidates of MERGE_BLOCKS blocks are merged at once (fewer
-        # small NumPy calls; a cut a few blocks old only lets a few more candidates through)
-        if self.cut is None or len(self._pending) >= MERGE_BLOCKS:
+        self._pending_size += values.size
+        # once K are kept, the candidates of up to MERGE_BLOCKS blocks are merged at once
+        # (fewer small NumPy calls), and of fewer when K of them wait (memory stays bounded,
+        # and a cut that lets many through is raised soon)
+        if self.cut is None or self._pending_size >= self.k or len(self._pending) >= MERGE_BLOCKS:
             self._merge()
 
     def _merge(self) -> None:
         """The kept and the pending candidates (in row order) merged: the first K kept."""
         if not self._pending:
             return
-        parts, self._pending = self._pending, []
+        parts, self._pending, self._pending_size = self._pending, [], 0
         n_old = self.values.size
         values = np.concatenate([self.values, *(q[0] for q in parts)])
         index = np.concatenate([self.index, *(q[1] for q in parts)])
@@ -154,7 +157,7 @@ class Extremes:
         pass
 
     def discard(self) -> None:
-        self._pending = []
+        self._pending, self._pending_size = [], 0
 
 
 def _out_index(block: BlockResult, first: int, local: np.ndarray) -> np.ndarray:
