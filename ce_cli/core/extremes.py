@@ -16,6 +16,9 @@ import numpy as np
 from ..errors import CeLossError
 from .problem import BlockResult, Problem
 
+# Blocks whose candidates are merged at once, once K losses are kept.
+MERGE_BLOCKS = 16
+
 
 def order(values: np.ndarray, index: np.ndarray, largest: bool) -> np.ndarray:
     """Positions of ``values`` sorted as the worst (``largest``) or best come."""
@@ -47,6 +50,8 @@ class Extremes:
         # The k-th loss kept so far (NaN as inf): a block's losses beyond it cannot enter. Read
         # by the workers while the merge raises it; a stale value only lets more through.
         self.cut: float | None = None
+        self._pending: list[tuple] = []  # candidates of blocks not yet merged (see write)
+        self._pending_size = 0
 
     def begin(self, p: Problem) -> None:
         self.p = p
@@ -99,9 +104,25 @@ class Extremes:
         values, index, samples = block.observed[self]
         if not values.size and self._store is not None:  # nothing of this block can enter
             return
+        self._pending.append((values, index, samples))
+        self._pending_size += values.size
+        # once K are kept, the candidates of up to MERGE_BLOCKS blocks are merged at once
+        # (fewer small NumPy calls), and of fewer when K of them wait (memory stays bounded,
+        # and a cut that lets many through is raised soon)
+        if self.cut is None or self._pending_size >= self.k or len(self._pending) >= MERGE_BLOCKS:
+            self._merge()
+
+    def _merge(self) -> None:
+        """The kept and the pending candidates (in row order) merged: the first K kept."""
+        if not self._pending:
+            return
+        parts, self._pending, self._pending_size = self._pending, [], 0
         n_old = self.values.size
-        values = np.concatenate([self.values, values])
-        index = np.concatenate([self.index, index])
+        values = np.concatenate([self.values, *(q[0] for q in parts)])
+        index = np.concatenate([self.index, *(q[1] for q in parts)])
+        samples = parts[0][2]
+        if len(parts) > 1:
+            samples = tuple(np.concatenate([q[2][i] for q in parts]) for i in range(2))
         keep = self._first(values, index)
         self.values, self.index = values[keep], index[keep]
         self._keep_samples(keep, n_old, samples)
@@ -128,6 +149,7 @@ class Extremes:
         self._slots = slots
 
     def close(self) -> None:
+        self._merge()
         if self._store is not None:
             self.samples = (self._store[0][self._slots], self._store[1][self._slots])
 
@@ -135,7 +157,7 @@ class Extremes:
         pass
 
     def discard(self) -> None:
-        pass
+        self._pending, self._pending_size = [], 0
 
 
 def _out_index(block: BlockResult, first: int, local: np.ndarray) -> np.ndarray:

@@ -243,7 +243,7 @@ def _nll_float32(x: np.ndarray, r: _Rows, stats):
         else:  # the same sums, and the metrics' by-products measured on the way
             from .rowstats import sums_float32
 
-            s, e_t = sums_float32(stats, x, (r.ti, x_t), _chunk_buffers(c))
+            s, e_t = sums_float32(stats, x, (r.ti, x_t))
         nll = np.log1p(s * np.exp(-x_t))
         ok = (s >= (c - 1) * F32_SUM_FLOOR) & np.isfinite(nll) & np.isfinite(x_t)
     if stats is not None:
@@ -251,15 +251,6 @@ def _nll_float32(x: np.ndarray, r: _Rows, stats):
 
         fill_float32(stats, x, s, e_t, ok, (r.ti, x_t, r.valid))
     return nll, ok
-
-
-def _chunk_buffers(c: int) -> tuple[np.ndarray, np.ndarray]:
-    """The float32 and float64 buffers of :func:`ce_cli.core.rowstats.sums_float32`."""
-    from .rowstats import CHUNK_ELEMENTS
-
-    size = max(CHUNK_ELEMENTS // max(1, c), 1) * c
-    e32 = scratch_bytes("chunk32", 4 * size).view(np.float32)
-    return e32, scratch_bytes("chunk64", 8 * size).view(np.float64)
 
 
 def _float32_path(

@@ -35,6 +35,8 @@ from .problem import BlockResult, LossResult, Problem
 # The float sums kept per sample: nll, entropy, Brier term.
 _NLL, _ENTROPY, _BRIER = 0, 1, 2
 _SCALARS = 3
+# ce/nll samples are counted this many (or a block more) at a time.
+BATCH_SAMPLES = 1 << 13
 
 
 class TreeSum:
@@ -135,6 +137,8 @@ class Metrics:
         self.group_loss: np.ndarray | None = None  # the loss summed per class (or label)
         # the loss kernel's per-row by-products asked of the engine (see .rowstats)
         self.row_stats: tuple | None = None
+        self._pending: list = []  # ce/nll blocks measured, not yet counted (see write)
+        self._pending_samples = 0
 
     # -- engine protocol -------------------------------------------------------------------
 
@@ -156,19 +160,41 @@ class Metrics:
 
             self.row_stats = (DENSE if s.summary else ARGMAX, s.top_k)
 
-    def observe(self, x, t, start: int, block: BlockResult) -> _Part:
+    def observe(self, x, t, start: int, block: BlockResult):
         assert self.p is not None
         if self.p.categorical:
-            from .metrics_blocks import categorical_part
+            from .metrics_blocks import categorical_samples
 
-            return categorical_part(self.p, self.s, self._groups(self.p), x, t, start, block)
+            return categorical_samples(self.p, self.s, x, t, start, block)
         from .metrics_blocks import binary_part
 
         return binary_part(self.p, self.s, self._groups(self.p), x, t, start, block)
 
     def write(self, start: int, stop: int, block: BlockResult) -> None:
-        assert block.observed is not None and self.tree is not None
-        part: _Part = block.observed[self]
+        assert block.observed is not None
+        got = block.observed[self]
+        if isinstance(got, _Part):
+            self._merge(got)
+            return
+        # ce/nll: counted BATCH_SAMPLES at a time, not block by block: fewer, larger NumPy
+        # calls (each small one may wait for the GIL the worker threads pass around)
+        self._pending.append(got)
+        self._pending_samples += got.tcls.size
+        if self._pending_samples >= BATCH_SAMPLES:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        from .metrics_blocks import categorical_part, join
+
+        assert self.p is not None
+        samples = join(self._pending)
+        self._pending, self._pending_samples = [], 0
+        self._merge(categorical_part(self.p, self.s, self._groups(self.p), samples))
+
+    def _merge(self, part: _Part) -> None:
+        assert self.tree is not None
         for name, counts in part.ints.items():
             self.ints[name] = counts + self.ints[name] if name in self.ints else counts
         self.tree.push_rows(part.floats)
@@ -178,13 +204,13 @@ class Metrics:
             np.add.at(self.group_loss, part.groups[0], part.groups[1])
 
     def close(self) -> None:
-        pass
+        self._flush()
 
     def publish(self) -> None:
         pass
 
     def discard(self) -> None:
-        pass
+        self._pending = []
 
     # -- results ---------------------------------------------------------------------------
 
@@ -199,6 +225,7 @@ class Metrics:
     def result(self, loss: LossResult) -> MetricsResult:
         """The metrics of the finished run (``loss``: the engine's result, for reuse)."""
         assert self.p is not None and self.tree is not None
+        self._flush()  # (the engine closed it: nothing left, unless called another way)
         from .metrics_finish import finish
 
         return finish(self.p, self.s, self.ints, (self.tree.total(), self.group_loss), loss)

@@ -42,17 +42,19 @@ def _segments_of(seg_rows: int, n_rows: int, per_row: int) -> tuple[np.ndarray, 
 
 
 @functools.cache
-def _edges(bins: int) -> np.ndarray:
-    edges = np.linspace(0.0, 1.0, bins + 1)
+def _inner_edges(bins: int) -> np.ndarray:
+    """linspace(0, 1, bins + 1) without its first edge."""
+    edges = np.linspace(0.0, 1.0, bins + 1)[1:]
     edges.flags.writeable = False  # shared by every block
     return edges
 
 
 def _bin_index(conf: np.ndarray, bins: int) -> np.ndarray:
-    """torchmetrics' bucketize(right=True) - 1 on linspace(0, 1, bins + 1): a confidence of
-    exactly 1 (or above, or NaN) is bin ``bins``."""
-    idx = np.searchsorted(_edges(bins), conf, side="right")
-    return np.minimum(np.maximum(idx - 1, 0, out=idx), bins, out=idx)
+    """torchmetrics' bucketize(right=True) - 1 on linspace(0, 1, bins + 1), clamped to 0 (for
+    a confidence below 0): a confidence of exactly 1 (or above, or NaN) is bin ``bins``.
+    (The edges above the first one count ``bucketize - 1`` directly.)"""
+    idx = np.searchsorted(_inner_edges(bins), conf, side="right")
+    return np.minimum(idx, bins, out=idx)
 
 
 def _floats(nseg, seg, scalars: dict, conf_bins) -> np.ndarray:
@@ -270,19 +272,6 @@ def _put(a: np.ndarray, at: np.ndarray, values: np.ndarray) -> np.ndarray:
     return a
 
 
-def _class_counts(s: MetricsSettings, c: int, tcls, pred, sel, correct) -> dict:
-    """Per-class support, hits and predictions; the confusion matrix (flat) if asked.
-    ``sel`` picks the targets that count (a mask, or a slice when all do)."""
-    ints = {}
-    if s.per_class or s.plot:
-        ints["support"] = np.bincount(tcls[sel], minlength=c)
-        ints["hits"] = np.bincount(tcls[correct], minlength=c)
-        ints["predicted"] = np.bincount(pred[sel], minlength=c)
-    if s.confusion or s.save_confusion:
-        ints["confusion"] = np.bincount(tcls[sel] * c + pred[sel], minlength=c * c)
-    return ints
-
-
 def _target_probability(p: Problem, st, pe: np.ndarray) -> np.ndarray | None:
     """Each sample's probability of its target where known without a pass (else None)."""
     if st is not None and st.p_t is not None and st.ok is None:
@@ -293,10 +282,25 @@ def _target_probability(p: Problem, st, pe: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def categorical_part(
-    p: Problem, s: MetricsSettings, groups: int, x, t, start: int, block: BlockResult
-) -> _Part:
-    """Counts and sums of one block of a ce/nll problem."""
+class Samples:
+    """A ce/nll block's per-sample values, measured on the worker thread and counted later,
+    several blocks at once (:func:`join`, :func:`categorical_part`): ``conf`` the top-label
+    confidence, ``scalars`` the float values to sum by segment, ``tcls``/``pred`` the target
+    and predicted classes, ``valid`` which count (None: all), ``pe`` the losses, ``top_k``
+    the top-k hits counted, ``n_rows`` rows of ``per_row`` samples."""
+
+    # a plain class, not a dataclass: making a dataclass costs start-up time
+    __slots__ = ("conf", "scalars", "tcls", "pred", "valid", "pe", "top_k", "n_rows", "per_row")
+
+    def __init__(self, conf, scalars: dict, cls: tuple, valid, pe, top_k: int, rows: tuple):
+        self.conf, self.scalars, self.pe, self.top_k = conf, scalars, pe, top_k
+        self.tcls, self.pred = cls
+        self.valid = valid
+        self.n_rows, self.per_row = rows
+
+
+def categorical_samples(p: Problem, s: MetricsSettings, x, t, start: int, block: BlockResult):
+    """The per-sample values of one block of a ce/nll problem (:class:`Samples`)."""
     c = int(p.n_classes or 0)
     xs = _class_last(np.asarray(x), c)
     pe = np.asarray(block.per_element, dtype=np.float64).reshape(-1)
@@ -304,7 +308,7 @@ def categorical_part(
     st = block.rows_stats  # the loss kernel's by-products, when its path has them
     if st is not None:  # (index targets: the kernel's reading of them)
         ts, tcls, x_t = None, st.ti, st.x_t
-        v = np.ones(len(tcls), dtype=bool) if st.valid is None else st.valid
+        v = st.valid  # (None: every target counts)
         pred = st.pred
         conf, scalars = _scalars_of_stats(p, s, xs, st, (tcls, x_t), pe, start * per_row)
     else:
@@ -312,25 +316,92 @@ def categorical_part(
         x_t = None if ts is not None else xs[np.arange(xs.shape[0]), tcls].astype(np.float64)
         pred = xs.argmax(axis=1)
         conf, scalars = _scalars(p, s, xs, (ts, tcls), pred, pe, start * per_row)
-    correct = (pred == tcls) & v
-    n_valid = np.count_nonzero(v)
-    sel = slice(None) if n_valid == v.size else v  # (no copies when every target counts)
-    ints = {"n": np.array([n_valid]), "correct": np.array([np.count_nonzero(correct)])}
+    hit_count = 0
     if s.top_k is not None:
         if x_t is None:
             x_t = xs[np.arange(xs.shape[0]), tcls].astype(np.float64)
         hits = st.top_k_hits if st is not None else None
         if hits is None:
             hits = top_k_hits(xs, x_t, tcls, s.top_k, _target_probability(p, st, pe))
-        ints["top_k"] = np.array([np.count_nonzero(hits & v)])
+        hit_count = int(np.count_nonzero(hits if v is None else hits & v))
+    if v is not None and v.all():
+        v = None
+    return Samples(conf, scalars, (tcls, pred), v, pe, hit_count, (np.shape(x)[0], per_row))
+
+
+def join(parts: list[Samples]) -> Samples:
+    """The samples of consecutive blocks as one (in row order)."""
+    if len(parts) == 1:
+        return parts[0]
+    cat = np.concatenate
+    valid = None
+    if any(q.valid is not None for q in parts):
+        valid = cat([np.ones(q.tcls.size, bool) if q.valid is None else q.valid for q in parts])
+    return Samples(
+        cat([q.conf for q in parts]),
+        {k: cat([q.scalars[k] for q in parts]) for k in parts[0].scalars},
+        (cat([q.tcls for q in parts]), cat([q.pred for q in parts])),
+        valid,
+        cat([q.pe for q in parts]),
+        sum(q.top_k for q in parts),
+        (sum(q.n_rows for q in parts), parts[0].per_row),
+    )
+
+
+def categorical_part(p: Problem, s: MetricsSettings, groups: int, q: Samples) -> _Part:
+    """Counts and sums of the samples ``q`` of whole consecutive blocks (from the start of a
+    segment) of a ce/nll problem: the same whatever blocks they came in."""
+    c = int(p.n_classes or 0)
+    v = q.valid
+    tcls, pred, conf = q.tcls, q.pred, q.conf
+    correct = pred == tcls if v is None else (pred == tcls) & v
+    sel = slice(None) if v is None else v  # (no copies when every target counts)
+    ints = {}
+    if s.top_k is not None:
+        ints["top_k"] = np.array([q.top_k])
     idx = _bin_index(conf, s.bins)
-    ints["bin_count"] = np.bincount(idx[sel], minlength=s.bins + 1)
-    ints["bin_correct"] = np.bincount(idx[correct], minlength=s.bins + 1)
-    ints.update(_class_counts(s, c, tcls, pred, sel, correct))
-    seg, nseg = _segments(p, np.shape(x)[0], per_row)
-    sc = {k: val[sel] for k, val in scalars.items()}
-    grp = (tcls[sel], pe[sel]) if groups else None
+    ints["counts"] = _counts(s, c, (idx[sel], correct[sel], tcls[sel], pred[sel]))
+    seg, nseg = _segments(p, q.n_rows, q.per_row)
+    sc = {k: val[sel] for k, val in q.scalars.items()}
+    grp = (tcls[sel], q.pe[sel]) if groups else None
     return _Part(ints, _floats(nseg, seg[sel], sc, (idx[sel], conf[sel], s.bins)), grp)
+
+
+def _counts(s: MetricsSettings, c: int, cols: tuple) -> np.ndarray:
+    """Every count of a block's samples that count, by one ``bincount`` (few NumPy calls per
+    block: with two worker threads each call may wait for the GIL). ``cols``: each sample's
+    confidence bin, whether it is correct, its target and predicted class. Laid out as
+    :func:`unpack_counts` reads them: (bin, correct) pairs, then per class (target, correct)
+    pairs and predictions if asked, then the confusion matrix if asked."""
+    idx, correct, tcls, pred = cols
+    keys = [idx * 2 + correct]
+    size = 2 * (s.bins + 1)
+    if s.per_class or s.plot:
+        keys += [tcls * 2 + (correct + size), pred + (size + 2 * c)]
+        size += 3 * c
+    if s.confusion or s.save_confusion:
+        keys.append(tcls * c + (pred + size))
+        size += c * c
+    return np.bincount(keys[0] if len(keys) == 1 else np.concatenate(keys), minlength=size)
+
+
+def unpack_counts(s: MetricsSettings, c: int, counts: np.ndarray) -> dict:
+    """The named counts of :func:`_counts`' layout (summed over blocks): ``n``, ``correct``,
+    per bin ``bin_count`` and ``bin_correct``, per class ``support``, ``hits`` and
+    ``predicted``, and ``confusion`` (flat), as asked."""
+    size = 2 * (s.bins + 1)
+    pairs = counts[:size].reshape(-1, 2)
+    ints = {"bin_count": pairs.sum(axis=1), "bin_correct": pairs[:, 1].copy()}
+    ints["n"] = np.array([ints["bin_count"].sum()])  # (every sample is in one bin)
+    ints["correct"] = np.array([ints["bin_correct"].sum()])
+    if s.per_class or s.plot:
+        cls = counts[size : size + 2 * c].reshape(-1, 2)
+        ints["support"], ints["hits"] = cls.sum(axis=1), cls[:, 1].copy()
+        ints["predicted"] = counts[size + 2 * c : size + 3 * c].copy()
+        size += 3 * c
+    if s.confusion or s.save_confusion:
+        ints["confusion"] = counts[size : size + c * c].copy()
+    return ints
 
 
 def _labels_of(p: Problem, n_rows: int) -> tuple[np.ndarray, int]:

@@ -91,6 +91,11 @@ def finish(
     ``sums``: the float sums (scalars and confidence per bin), and the loss per class or None.
     """
     floats, loss_sums = sums
+    if "counts" in ints:  # (ce/nll: one vector of counts, see metrics_blocks._counts)
+        from .metrics_blocks import unpack_counts
+
+        rest = {k: v for k, v in ints.items() if k != "counts"}
+        ints = {**unpack_counts(s, int(p.n_classes or 0), ints["counts"]), **rest}
     if "n" not in ints:  # no rows at all: every count is zero
         ints = _empty_counts(p, s)
     if p.categorical:

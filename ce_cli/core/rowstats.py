@@ -14,18 +14,16 @@ measured by the metrics' own general code.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
+from .fast2d import scratch_buffer, scratch_bytes
+
 # What an observer asks for: the predicted class and logsumexp (accuracy, ECE, per class), or
 # also the sums entropy and Brier need.
 ARGMAX, DENSE = 1, 2
-# float32 exponentials are taken this many values at a time, and each chunk's argmax and sums
-# of products taken while it is in the core's cache (measured on 100,000 x 1,000: the argmax
-# then costs nothing, entropy and Brier a quarter of the loss; whole blocks of 2**19 values
-# come back from the shared cache at memory speed).
-CHUNK_ELEMENTS = 1 << 16
 # Rows whose largest float32 logit lies in (LO, hi) have their entropy and Brier sums from the
 # float32 exponentials: no square overflows (hi, as for the metrics' own shift) and the largest
 # exponential is far above FLT_MIN, so that subnormal terms cannot matter. Others are measured
@@ -87,64 +85,60 @@ class RowStats:
         self._dot_e: Any = None
 
 
-def sums_float32(stats: RowStats, x: np.ndarray, tgt, bufs) -> tuple[np.ndarray, np.ndarray]:
-    """The float32 path's sums, a chunk of rows at a time, with the by-products measured on
-    each chunk while it is in the core's cache: ``(s_off, e_t)``, the float64 sums of the
-    off-target float32 exponentials and the target's own (``tgt``: target classes and logits;
-    ``bufs``: float32 and float64 chunk buffers).
+def sums_float32(stats: RowStats, x: np.ndarray, tgt) -> tuple[np.ndarray, np.ndarray]:
+    """The float32 path's sums, with the by-products measured on the way: ``(s_off, e_t)``,
+    the float64 sums of the off-target float32 exponentials and the target's own (``tgt``:
+    target classes and logits).
 
-    The values of the loss are unchanged: ``exp`` into float32 then a copy to float64 gives the
-    exponentials ``exp(x, dtype=float32)`` gives (one rounding to float32 either way), and each
-    row is summed on its own, in the same order, whatever the chunk.
+    A few calls over the whole block, not many over pieces of it: with two worker threads, each
+    NumPy call hands the GIL over and back, and small calls spent more time waiting for it than
+    computing. The values of the loss are unchanged: the exponentials are those
+    ``exp(x, dtype=float32)`` gives the loss's own path, and each row is summed in float64 in
+    the same order (:func:`_cast_sum_exact`).
     """
     n, c = x.shape
-    step = max(1, CHUNK_ELEMENTS // max(1, c))
-    e32, z64 = bufs
-    at_all = np.arange(n) * c + tgt[0]
-    s_off, e_t = np.empty(n), np.empty(n)
-    _begin(stats, n)
-    for a in range(0, n, step):
-        b = min(n, a + step)
-        xc = x[a:b]
-        e = e32[: (b - a) * c].reshape(b - a, c)
-        np.exp(xc, out=e)
-        _measure(stats, xc, e, a, b)
-        z = z64[: (b - a) * c].reshape(b - a, c)
-        np.copyto(z, e)
-        at = at_all[a:b] - a * c
-        e_t[a:b] = z.reshape(-1)[at]
-        z.reshape(-1)[at] = 0.0
-        np.sum(z, axis=1, out=s_off[a:b])
-    return s_off, e_t
-
-
-def _begin(stats: RowStats, n: int) -> None:
-    """The arrays :func:`_measure` fills, a chunk at a time."""
-    stats.pred = np.empty(n, dtype=np.intp)
+    e = scratch_bytes("rows32", 4 * n * c).view(np.float32).reshape(n, c)
+    np.exp(x, out=e)
+    stats.pred = np.argmax(x, axis=1)
     if stats.level >= DENSE:
-        stats._dot_x = np.empty(n, dtype=np.float32)
-        stats._dot_e = np.empty(n, dtype=np.float32)
+        stats._dot_x = _row_dot(e, x)
+        stats._dot_e = _row_dot(e, e)
+    flat = e.reshape(-1)
+    at = np.arange(n) * c + tgt[0]
+    e_t = flat[at].astype(np.float64)
+    flat[at] = 0.0
+    if _cast_sum_exact(c, np.getbufsize()):
+        return np.add.reduce(e, axis=1, dtype=np.float64), e_t
+    z = scratch_buffer((n, c))  # (long rows: summed as float64 copies, as the loss's path)
+    np.copyto(z, e)
+    return z.sum(axis=1), e_t
 
 
-def _measure(stats: RowStats, xc: np.ndarray, e: np.ndarray, a: int, b: int) -> None:
-    """Rows ``a:b`` (logits ``xc``, their float32 exponentials ``e``): argmax, and with
-    ``DENSE`` the float32 sums of ``e x`` and ``e e`` along each row."""
-    assert stats.pred is not None
-    np.argmax(xc, axis=1, out=stats.pred[a:b])
-    if stats.level >= DENSE:
-        _row_dot(e, xc, stats._dot_x[a:b])
-        _row_dot(e, e, stats._dot_e[a:b])
+@functools.cache
+def _cast_sum_exact(c: int, bufsize: int) -> bool:
+    """Whether summing float32 rows of ``c`` values with ``dtype=float64`` adds them in the
+    order a sum of their float64 copies does (the loss's path): NumPy casts them through a
+    buffer of ``bufsize`` values, a whole row at a time when it fits, then sums each row
+    pairwise as it would the copy. Probed once per row length on rows whose sums any other
+    order would round differently."""
+    if c > bufsize:
+        return False
+    rows = max(4, 2 * bufsize // c + 1)  # (more than one buffer's worth)
+    e = np.exp(np.random.default_rng(c).standard_normal((rows, c), dtype=np.float32) * 8)
+    cast = np.add.reduce(e, axis=1, dtype=np.float64)
+    return bool(np.array_equal(cast, e.astype(np.float64).sum(axis=1)))
 
 
-def _row_dot(u: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
-    """``out[i] = sum_c u[i, c] v[i, c]`` in float32, by ``np.vecdot`` (BLAS's dot, ~5x
+def _row_dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``sum_c u[i, c] v[i, c]`` of each row ``i`` in float32, by ``np.vecdot`` (BLAS's dot, ~5x
     ``einsum`` here, and it lets the other worker threads run): in fixed pieces of at most
     DOT_PIECE classes added left to right, so that a BLAS free to use threads on long vectors
     still sums every row in one order."""
     c = u.shape[1]
-    np.vecdot(u[:, :DOT_PIECE], v[:, :DOT_PIECE], out=out)
+    out = np.vecdot(u[:, :DOT_PIECE], v[:, :DOT_PIECE])
     for a in range(DOT_PIECE, c, DOT_PIECE):
         out += np.vecdot(u[:, a : a + DOT_PIECE], v[:, a : a + DOT_PIECE])
+    return out
 
 
 def fill_float32(stats: RowStats, x: np.ndarray, s_off, e_t, ok, tgt) -> None:

@@ -420,3 +420,22 @@ def test_worst_and_best_through_the_engine_equal_a_full_sort(rows, seed, k, work
     for e in ends:
         np.testing.assert_array_equal(e.index, full_sort_head(r.per_element.ravel(), k, e.largest))
         np.testing.assert_array_equal(e.samples[0], p.ravel()[e.index])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("ties", [True, False])
+def test_worst_and_best_over_many_blocks_merged_in_batches_equal_a_full_sort(seed, workers, ties):
+    # 100 rows in blocks of 4 rows: 25 blocks, several pending at once once K are kept (few
+    # candidates a block without ties, many with)
+    rng = np.random.default_rng(seed)
+    if ties:
+        p = rng.choice([0.0, 0.1, 0.5, 0.9, 1.0], size=(100, 4096))
+    else:
+        p = rng.random((100, 4096))
+    ends = [Extremes(5, True), Extremes(5, False)]
+    out = OutputSettings(block_elements=1, workers=workers)
+    r = run(LossSpec(loss="bce", reduction="none"), p, np.ones_like(p), out, ends)
+    for e in ends:
+        np.testing.assert_array_equal(e.index, full_sort_head(r.per_element.ravel(), 5, e.largest))
+        np.testing.assert_array_equal(e.samples[0], p.ravel()[e.index])

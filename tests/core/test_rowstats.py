@@ -68,6 +68,24 @@ def test_the_loss_is_the_same_bits_with_or_without_by_products(dtype, c):
         np.testing.assert_array_equal(asked.segment_sums, plain.segment_sums)
 
 
+@pytest.mark.parametrize("c", [97, 8192, 8193])
+@pytest.mark.parametrize("bufsize", [8192, 1024])
+def test_the_loss_is_the_same_bits_whichever_way_the_rows_are_summed(c, bufsize):
+    """Rows up to NumPy's buffer size are summed from the float32 exponentials cast on the fly,
+    longer ones from float64 copies: the loss's bits either way."""
+    x, t = logits(np.random.default_rng(c + bufsize), 24, c)
+    plain = block(x, t, None)
+    old = np.getbufsize()
+    np.setbufsize(bufsize)
+    try:
+        asked = block(x, t, (rowstats.ARGMAX, None))
+    finally:
+        np.setbufsize(old)
+    if c > bufsize:
+        assert not rowstats._cast_sum_exact(c, bufsize)
+    np.testing.assert_array_equal(asked.per_element, plain.per_element)
+
+
 @pytest.mark.parametrize("c", [64, 300, 5000])
 def test_by_products_equal_a_float64_computation_within_the_bound(c):
     x, t = logits(np.random.default_rng(c + 1), 20_000 // c + 40, c)
@@ -188,8 +206,7 @@ def test_row_dots_are_exact_enough_and_do_not_depend_on_where_the_rows_sit(rows,
     rng = np.random.default_rng(seed)
     u = rng.random((rows, c), dtype=np.float32)
     v = rng.standard_normal((rows, c), dtype=np.float32)
-    out = np.empty(rows, dtype=np.float32)
-    rowstats._row_dot(u, v, out)
+    out = rowstats._row_dot(u, v)
     exact = (u.astype(np.float64) * v).sum(axis=1)
     bound = 1e-6 * c * (np.abs(u.astype(np.float64) * v).sum(axis=1) + 1)
     assert np.all(np.abs(out - exact) <= bound)
@@ -198,6 +215,5 @@ def test_row_dots_are_exact_enough_and_do_not_depend_on_where_the_rows_sit(rows,
     u2 = room[offset : offset + rows * c].reshape(rows, c)
     v2 = room[offset + rows * c + 3 : offset + 2 * rows * c + 3].reshape(rows, c)
     u2[...], v2[...] = u, v
-    again = np.empty(rows, dtype=np.float32)
-    rowstats._row_dot(u2, v2, again)
+    again = rowstats._row_dot(u2, v2)
     assert again.tobytes() == out.tobytes()
