@@ -21,8 +21,8 @@ from .messages import file_error
 from .request import Part, Request
 from .source import KIND, Source
 
-# A Parquet file's predictions of at least this many bytes are streamed into the engine, this
-# many rows a batch; smaller ones are read whole.
+# A Parquet or Arrow IPC file's predictions of at least this many bytes are streamed into the
+# engine, this many rows a batch; smaller ones are read whole.
 STREAM_BYTES = 1 << 23
 BATCH_ROWS = 1 << 13
 PARQUET_MAGIC = b"PAR1"
@@ -56,7 +56,8 @@ def _batches(src: Source, fmt: str, rows: int = 65536) -> tuple[object, Iterator
         f = src.open()
         if src.head(6) == ARROW_MAGIC:
             r = ipc.open_file(f)
-            return r.schema, (r.get_batch(i) for i in range(r.num_record_batches)), None
+            batches = (r.get_batch(i) for i in range(r.num_record_batches))
+            return r.schema, batches, r.count_rows()  # (from the batches' headers alone)
         s = ipc.open_stream(f)
         return s.schema, iter(s), None
     except (pa.ArrowException, OSError, ValueError) as e:
@@ -106,11 +107,11 @@ def read_arrow(src: Source, fmt: str, req: Request) -> Part:
 
 
 def _streamed(src: Source, fmt: str, req: Request, cols: tuple, total: int | None):
-    """(predictions, targets or None) of a big Parquet file, parsed a batch at a time as the
-    engine asks for rows (:mod:`ce_cli.readers.tablestream`), or None to read it whole: not
-    Parquet (an IPC file does not say its rows), small, or targets that are not one a row."""
+    """(predictions, targets or None) of a big Parquet or Arrow IPC file, parsed a batch at a
+    time as the engine asks for rows (:mod:`ce_cli.readers.tablestream`), or None to read it
+    whole: an IPC stream (it does not say its rows), small, or targets that are not one a row."""
     pcols, tk, _ = cols
-    if fmt != "parquet" or req.role != "pred" or not req.lazy or not src.unread:
+    if req.role != "pred" or not req.lazy or not src.unread:
         return None
     if pcols is None or not total or os.stat(src.name).st_size < STREAM_BYTES:
         return None

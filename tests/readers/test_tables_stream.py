@@ -357,7 +357,13 @@ def test_class_name_labels_the_same(tmp_path, streaming, monkeypatch, late, args
 
 
 def _parquet(path: Path, columns: dict, group: int = 300) -> Path:
+    """``columns`` as a Parquet file (row groups of ``group`` rows), or as a Feather (Arrow
+    IPC file) one (record batches of ``group`` rows) when ``path`` ends in .feather."""
     pa = pytest.importorskip("pyarrow")
+    if path.suffix == ".feather":
+        feather = pytest.importorskip("pyarrow.feather")
+        feather.write_feather(pa.table(columns), path, chunksize=group)
+        return path
     pq = pytest.importorskip("pyarrow.parquet")
     pq.write_table(pa.table(columns), path, row_group_size=group)
     return path
@@ -383,9 +389,10 @@ def _parquet_cases(tmp_path: Path):
         ["compute", "--worst", "3"],
     ],
 )
-def test_parquet_streamed_says_the_same(tmp_path, streaming, case, args):
+@pytest.mark.parametrize("suffix", [".parquet", ".feather"])
+def test_parquet_streamed_says_the_same(tmp_path, streaming, case, args, suffix):
     columns = dict(_parquet_cases(tmp_path))[case]
-    p = _parquet(tmp_path / "t.parquet", columns)
+    p = _parquet(tmp_path / f"t{suffix}", columns)
     loss = ["--loss", "bce-logits"] if case == "bce" else []
     said = {}
     for yes in (True, False):
@@ -396,7 +403,8 @@ def test_parquet_streamed_says_the_same(tmp_path, streaming, case, args):
 
 
 @pytest.mark.parametrize("bad", ["lengths", "null", "label"])
-def test_parquet_late_bad_batch_same_message_no_output(tmp_path, streaming, bad):
+@pytest.mark.parametrize("suffix", [".parquet", ".feather"])
+def test_parquet_late_bad_batch_same_message_no_output(tmp_path, streaming, bad, suffix):
     pa = pytest.importorskip("pyarrow")
     rng = np.random.default_rng(6)
     n = 1000
@@ -409,7 +417,7 @@ def test_parquet_late_bad_batch_same_message_no_output(tmp_path, streaming, bad)
     else:
         labels[900] = None
     table = {"logits": pa.array(rows, pa.list_(pa.float64())), "label": pa.array(labels)}
-    p = _parquet(tmp_path / "t.parquet", table)
+    p = _parquet(tmp_path / f"t{suffix}", table)
     said = {}
     for yes in (True, False):
         streaming(yes)
