@@ -14,13 +14,14 @@ from typing import Any
 import numpy as np
 
 from .core import LossResult
+from .sinks import InMemory
 
 # Rows of the leading dimension a preview keeps at each end; tables show at most 10 positions
 # at each end, and a row holds at least one position.
 PREVIEW_ROWS = 10
 
 
-class Preview:
+class Preview(InMemory):
     """A sink that keeps the per-element values and gradient of the first and last rows.
 
     Blocks arrive in row order, so the last rows are a window that slides to the end; memory
@@ -66,17 +67,8 @@ class Preview:
             for i in [i for i in kept if self.keep <= i < stop - self.keep]:
                 del kept[i]
 
-    def close(self) -> None:
-        pass
 
-    def publish(self) -> None:
-        pass
-
-    def discard(self) -> None:
-        pass
-
-
-class Gather:
+class Gather(InMemory):
     """A sink that keeps every block of one field as the engine gives it (a saved gradient in
     its saved dtype), so what is printed is what was written."""
 
@@ -90,12 +82,6 @@ class Gather:
     def array(self, shape: tuple) -> np.ndarray:
         whole = np.concatenate(self.blocks) if self.blocks else np.empty(0)
         return whole.astype(np.float64).reshape(shape)
-
-    def close(self) -> None:
-        pass
-
-    def publish(self) -> None:
-        pass
 
     def discard(self) -> None:
         self.blocks.clear()

@@ -44,7 +44,21 @@ class Sink(Protocol):
     def discard(self) -> None: ...
 
 
-class MemorySink:
+class InMemory:
+    """A sink that writes no file: nothing to close, publish or discard (the engine calls
+    them on every sink alike)."""
+
+    def close(self) -> None:
+        pass
+
+    def publish(self) -> None:
+        pass
+
+    def discard(self) -> None:
+        pass
+
+
+class MemorySink(InMemory):
     """One field of the blocks (``"per_element"`` or ``"grad"``) gathered in a float64 array.
 
     Rows ``start:stop`` of the blocks are rows of the array, except the per-element values of
@@ -62,15 +76,6 @@ class MemorySink:
             self.array.reshape(-1)[first : first + values.size] = values.reshape(-1)
         else:
             self.array[start:stop] = values
-
-    def close(self) -> None:
-        pass
-
-    def publish(self) -> None:
-        pass
-
-    def discard(self) -> None:
-        pass
 
 
 class AtomicFile:

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import CeLossError
 from ..settings import LossSpec, OutputSettings
-from ..sinks import CsvSink, MemorySink, NpySink, Sink
+from ..sinks import CsvSink, InMemory, MemorySink, NpySink, Sink
 from .blocks import block_bounds, compute_block
 from .checks import as_numeric
 from .denominators import count_targets, denominator_of_counts, grad_scale, reduce_total
@@ -201,7 +201,7 @@ def _one_pass(p: Problem, out: OutputSettings, x, t) -> tuple[Any, Any, OutputSe
     return x, t, out, [_TargetCounter(p)]
 
 
-class _TargetCounter:
+class _TargetCounter(InMemory):
     """A sink that counts the targets of each block on the worker (as :func:`count_targets`
     does for the whole array first), summed in row order."""
 
@@ -219,15 +219,6 @@ class _TargetCounter:
         block = r.observed[self]
         if block is not None:
             self.counts += block
-
-    def close(self) -> None:
-        pass
-
-    def publish(self) -> None:
-        pass
-
-    def discard(self) -> None:
-        pass
 
 
 def _sinks_for(

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ..errors import CeLossError
+from ..sinks import InMemory
 from .problem import BlockResult, Problem
 
 # Blocks whose candidates are merged at once, once K losses are kept.
@@ -29,7 +30,7 @@ def order(values: np.ndarray, index: np.ndarray, largest: bool) -> np.ndarray:
     return np.lexsort((index, v, nan))
 
 
-class Extremes:
+class Extremes(InMemory):
     """Observer sink keeping the ``k`` worst (``largest=True``) or best per-sample losses,
     with their flat indices and the scores and targets of those samples (``samples``)."""
 
@@ -152,9 +153,6 @@ class Extremes:
         self._merge()
         if self._store is not None:
             self.samples = (self._store[0][self._slots], self._store[1][self._slots])
-
-    def publish(self) -> None:
-        pass
 
     def discard(self) -> None:
         self._pending, self._pending_size = [], 0

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..sinks import InMemory
 from .problem import BlockResult, Problem
 
 MANTISSA_BITS = 6
 _SHIFT = 52 - MANTISSA_BITS
 
 
-class LossHistogram:
+class LossHistogram(InMemory):
     """Observer sink counting finite per-sample losses (ignored targets left out)."""
 
     def __init__(self) -> None:
@@ -49,15 +50,6 @@ class LossHistogram:
             self.counts[k] = self.counts.get(k, 0) + c
         self.low, self.high = min(self.low, lo), max(self.high, hi)
         self.not_finite += bad
-
-    def close(self) -> None:
-        pass
-
-    def publish(self) -> None:
-        pass
-
-    def discard(self) -> None:
-        pass
 
     @property
     def total(self) -> int:

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import CeLossError
 from ..settings import MetricsSettings
+from ..sinks import InMemory
 from .problem import BlockResult, LossResult, Problem
 
 # The float sums kept per sample: nll, entropy, Brier term.
@@ -119,7 +120,7 @@ class MetricsResult:
     per_class_unit: str = "class"
 
 
-class Metrics:
+class Metrics(InMemory):
     """Observer sink: measures each block on the worker thread, merges in row order."""
 
     def __init__(self, settings: MetricsSettings):
@@ -205,9 +206,6 @@ class Metrics:
 
     def close(self) -> None:
         self._flush()
-
-    def publish(self) -> None:
-        pass
 
     def discard(self) -> None:
         self._pending = []
