@@ -362,12 +362,7 @@ def _layout(
         stripped = [h.strip() for h in head]
         header = _header_row(head, None, None) or tc in stripped
         if not header:
-            raise file_error(
-                name,
-                f"has no header row, so there is no column named {tc!r}; "
-                "give the target column by its 0-based index",
-                value=tc,
-            )
+            raise _no_header_for(name, tc)
         label_idx = column_by_name(stripped, tc, name, first_no)
     elif tc is not None:
         label_idx = column_by_index(tc, ncols, name, first_no)
@@ -384,6 +379,16 @@ def _layout(
     return label_idx, header
 
 
+def _no_header_for(name: str, tc: str) -> CeLossError:
+    """--target-column given by name for a table with no header row."""
+    return file_error(
+        name,
+        f"has no header row, so there is no column named {tc!r}; "
+        "give the target column by its 0-based index",
+        value=tc,
+    )
+
+
 def _layout_known(
     head: list[str], name: str, first_no: int, req: Request, header: bool
 ) -> tuple[int | None, bool]:
@@ -393,12 +398,7 @@ def _layout_known(
     label_idx = None
     if isinstance(tc, str):
         if not header:
-            raise file_error(
-                name,
-                f"has no header row, so there is no column named {tc!r}; "
-                "give the target column by its 0-based index",
-                value=tc,
-            )
+            raise _no_header_for(name, tc)
         label_idx = column_by_name(stripped, tc, name, first_no)
     elif tc is not None:
         label_idx = column_by_index(tc, len(head), name, first_no)
