@@ -155,12 +155,12 @@ class FileRows(Rows):
             raise changed_error(self.name)
 
     def read(self, start: int, stop: int) -> np.ndarray:
-        self.check()
         n = stop - start
         if self.order == "C" or self.ndim < 2:
             out = self._empty(n)
-            self._pread(out, self.offset + start * self.row_bytes)
+            self.read_into(out, start, stop)
             return out
+        self.check()
         # Fortran order: the array is the transpose of a C array of the reversed shape, whose
         # lines (one per index of the other dimensions) each hold the N values of one column.
         lines = self.size // self.shape[0]
@@ -169,6 +169,14 @@ class FileRows(Rows):
         for j in range(lines):
             self._pread(buf[j], self.offset + (j * self.shape[0] + start) * item)
         return buf.reshape((*self.row_shape[::-1], n)).T
+
+    def read_into(self, out: np.ndarray, start: int, stop: int) -> None:
+        """Rows ``start:stop`` into ``out``, a C-contiguous array of their shape and dtype."""
+        if self.order != "C" and self.ndim >= 2:
+            out[...] = self.read(start, stop)
+            return
+        self.check()
+        self._pread(out, self.offset + start * self.row_bytes)
 
     def read_all(self) -> np.ndarray:
         self.check()

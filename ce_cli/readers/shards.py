@@ -105,15 +105,29 @@ class Concat(RowsLike):
         return self._rows(start, stop)
 
     def _rows(self, start: int, stop: int) -> np.ndarray:
-        """Rows ``start:stop`` (0 <= start, stop <= len), read from the shards they lie in."""
-        pieces = []
-        for part, lo, hi in zip(self.parts, self.starts, self.starts[1:], strict=False):
-            a, b = max(start, lo), min(stop, hi)
-            if a < b:
-                pieces.append(np.asarray(part[a - lo : b - lo], dtype=self.dtype))
-        if not pieces:
-            return np.empty((0,) + self.shape[1:], dtype=self.dtype)
-        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        """Rows ``start:stop`` (0 <= start, stop <= len), read from the shards they lie in.
+
+        Rows from one shard are that shard's slice; rows across shards are read straight
+        into one array (no pieces joined afterwards: one allocation a block, as for one file).
+        """
+        spans = [
+            (part, max(start, lo) - lo, min(stop, hi) - lo)
+            for part, lo, hi in zip(self.parts, self.starts, self.starts[1:], strict=False)
+            if max(start, lo) < min(stop, hi)
+        ]
+        if len(spans) == 1:
+            part, a, b = spans[0]
+            return np.asarray(part[a:b], dtype=self.dtype)
+        out = np.empty((max(0, stop - start),) + self.shape[1:], dtype=self.dtype)
+        at = 0
+        for part, a, b in spans:
+            into = getattr(part, "read_into", None)
+            if into is not None and part.dtype == self.dtype:
+                into(out[at : at + b - a], a, b)
+            else:
+                out[at : at + b - a] = part[a:b]
+            at += b - a
+        return out
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         a = self[:]

@@ -107,6 +107,37 @@ def test_concat_slices_like_np_concatenate(n, cuts, a, b):
     np.testing.assert_array_equal(np.asarray(c), arr)
 
 
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    n=hs.integers(1, 24),
+    cuts=hs.lists(hs.integers(1, 23), max_size=4),
+    kinds=hs.lists(hs.sampled_from(["f4", "f8", "f4-fortran"]), min_size=5, max_size=5),
+    a=hs.integers(0, 24),
+    b=hs.integers(0, 24),
+)
+def test_file_shards_read_across_their_bounds_like_np_concatenate(tmp_path, n, cuts, kinds, a, b):
+    """Rows across shard files are read straight into one array: any slice equals the same
+    slice of the joined array, whatever each shard's dtype and order."""
+    from ce_cli.readers import open_rows
+
+    arr = np.random.default_rng(n).standard_normal((n, 3, 2))
+    bounds = [0, *sorted({c for c in cuts if c < n}), n]
+    names, parts = [], []
+    for i, (lo, hi) in enumerate(zip(bounds, bounds[1:])):
+        kind = kinds[i]
+        piece = arr[lo:hi].astype(kind[:2])
+        piece = np.asfortranarray(piece) if kind.endswith("fortran") else piece
+        path = tmp_path / f"x-{n}-{i}-{kind}.npy"
+        np.save(path, piece)
+        names.append(str(path))
+        parts.append(piece)
+    joined = np.concatenate(parts)
+    c = concat([open_rows(name) for name in names], names, "spec")
+    assert c.dtype == joined.dtype
+    np.testing.assert_array_equal(c[a:b], joined[a:b])
+    np.testing.assert_array_equal(np.asarray(c), joined)
+
+
 def test_dtypes_of_one_family_promote_as_concatenate():
     parts = [np.ones((1, 2), np.float16), np.ones((2, 2), np.float32)]
     c = concat(parts, ["a", "b"], "s")
