@@ -42,6 +42,9 @@ SMALL_LOSS = 1e-4
 # block (a fresh one costs a page fault per 4 KiB, as much as the arithmetic on it); the engine
 # drops them when a run ends (release_scratch).
 SCRATCH_ELEMENTS = 1 << 19
+# NumPy's default buffer, in values: row sums of float32 cast through a larger one for longer
+# rows (see row_sums64).
+DEFAULT_BUFSIZE = 8192
 _scratch = threading.local()
 
 
@@ -65,6 +68,40 @@ def scratch_bytes(name: str, size: int) -> np.ndarray:
     if buf is None or buf.size < size:
         buf = _scratch.__dict__[name] = np.empty(size, dtype=np.uint8)
     return buf[:size]
+
+
+def row_sums64(e: np.ndarray) -> np.ndarray:
+    """The float64 sums of the rows of float32 ``e``, added exactly as the sums of their
+    float64 copies: NumPy casts the rows through a buffer as it sums them (no copy written),
+    the buffer made to hold a whole row; where a probe of this NumPy finds that order
+    differs (:func:`cast_sum_exact`), from float64 copies."""
+    n, c = e.shape
+    size = max(DEFAULT_BUFSIZE, 1 << (c - 1).bit_length())
+    old = np.setbufsize(size) if size != np.getbufsize() else None
+    try:
+        if cast_sum_exact(c, size):
+            return np.add.reduce(e, axis=1, dtype=np.float64)
+    finally:
+        if old is not None:
+            np.setbufsize(old)
+    z = scratch_buffer((n, c))
+    np.copyto(z, e)
+    return z.sum(axis=1)
+
+
+@functools.cache
+def cast_sum_exact(c: int, bufsize: int) -> bool:
+    """Whether summing float32 rows of ``c`` values with ``dtype=float64`` under a buffer of
+    ``bufsize`` values (the one set while it runs) adds them in the order a sum of their
+    float64 copies does: a whole row cast at a time, then summed pairwise as the copy would
+    be. Probed once per row length on rows whose sums any other order would round
+    differently."""
+    if c > bufsize:
+        return False
+    rows = max(4, 2 * bufsize // c + 1)  # (more than one buffer's worth)
+    e = np.exp(np.random.default_rng(c).standard_normal((rows, c), dtype=np.float32) * 8)
+    cast = np.add.reduce(e, axis=1, dtype=np.float64)
+    return bool(np.array_equal(cast, e.astype(np.float64).sum(axis=1)))
 
 
 def release_scratch() -> None:
@@ -236,10 +273,10 @@ def _nll_float32(x: np.ndarray, r: _Rows, stats):
     x_t = r.x_t
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         if stats is None:
-            z = scratch_buffer((n, c))
-            np.exp(x, out=z, dtype=np.float32)  # float32 exponentials, stored as float64
-            z.reshape(-1)[r.rows * c + r.ti] = 0.0
-            s = z.sum(axis=1)
+            e = scratch_bytes("exp32", 4 * n * c).view(np.float32).reshape(n, c)
+            np.exp(x, out=e)
+            e.reshape(-1)[r.rows * c + r.ti] = 0.0
+            s = row_sums64(e)
         else:  # the same sums, and the metrics' by-products measured on the way
             from .rowstats import sums_float32
 

@@ -14,12 +14,11 @@ measured by the metrics' own general code.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
 
-from .fast2d import scratch_buffer, scratch_bytes
+from .fast2d import row_sums64, scratch_bytes
 
 # What an observer asks for: the predicted class and logsumexp (accuracy, ECE, per class), or
 # also the sums entropy and Brier need.
@@ -94,7 +93,7 @@ def sums_float32(stats: RowStats, x: np.ndarray, tgt) -> tuple[np.ndarray, np.nd
     NumPy call hands the GIL over and back, and small calls spent more time waiting for it than
     computing. The values of the loss are unchanged: the exponentials are those
     ``exp(x, dtype=float32)`` gives the loss's own path, and each row is summed in float64 in
-    the same order (:func:`_cast_sum_exact`).
+    the same order (:func:`ce_cli.core.fast2d.row_sums64`).
     """
     n, c = x.shape
     e = scratch_bytes("rows32", 4 * n * c).view(np.float32).reshape(n, c)
@@ -107,26 +106,7 @@ def sums_float32(stats: RowStats, x: np.ndarray, tgt) -> tuple[np.ndarray, np.nd
     at = np.arange(n) * c + tgt[0]
     e_t = flat[at].astype(np.float64)
     flat[at] = 0.0
-    if _cast_sum_exact(c, np.getbufsize()):
-        return np.add.reduce(e, axis=1, dtype=np.float64), e_t
-    z = scratch_buffer((n, c))  # (long rows: summed as float64 copies, as the loss's path)
-    np.copyto(z, e)
-    return z.sum(axis=1), e_t
-
-
-@functools.cache
-def _cast_sum_exact(c: int, bufsize: int) -> bool:
-    """Whether summing float32 rows of ``c`` values with ``dtype=float64`` adds them in the
-    order a sum of their float64 copies does (the loss's path): NumPy casts them through a
-    buffer of ``bufsize`` values, a whole row at a time when it fits, then sums each row
-    pairwise as it would the copy. Probed once per row length on rows whose sums any other
-    order would round differently."""
-    if c > bufsize:
-        return False
-    rows = max(4, 2 * bufsize // c + 1)  # (more than one buffer's worth)
-    e = np.exp(np.random.default_rng(c).standard_normal((rows, c), dtype=np.float32) * 8)
-    cast = np.add.reduce(e, axis=1, dtype=np.float64)
-    return bool(np.array_equal(cast, e.astype(np.float64).sum(axis=1)))
+    return row_sums64(e), e_t
 
 
 def _row_dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -68,22 +68,39 @@ def test_the_loss_is_the_same_bits_with_or_without_by_products(dtype, c):
         np.testing.assert_array_equal(asked.segment_sums, plain.segment_sums)
 
 
-@pytest.mark.parametrize("c", [97, 8192, 8193])
+@pytest.mark.parametrize("c", [97, 1000, 8192, 8193, 32000, 50257])
 @pytest.mark.parametrize("bufsize", [8192, 1024])
-def test_the_loss_is_the_same_bits_whichever_way_the_rows_are_summed(c, bufsize):
-    """Rows up to NumPy's buffer size are summed from the float32 exponentials cast on the fly,
-    longer ones from float64 copies: the loss's bits either way."""
-    x, t = logits(np.random.default_rng(c + bufsize), 24, c)
-    plain = block(x, t, None)
+def test_rows_are_summed_as_their_float64_copies_whatever_the_buffer(c, bufsize):
+    """Float32 rows summed with their cast on the fly add as the float64 copies would (the
+    loss's values before the cast was made on the fly), whatever buffer the caller set, and
+    the caller's buffer size is given back."""
+    from ce_cli.core.fast2d import row_sums64
+
+    e = np.exp(np.random.default_rng(c).standard_normal((5, c), dtype=np.float32) * 8)
     old = np.getbufsize()
     np.setbufsize(bufsize)
     try:
-        asked = block(x, t, (rowstats.ARGMAX, None))
+        got = row_sums64(e)
+        assert np.getbufsize() == bufsize
     finally:
         np.setbufsize(old)
-    if c > bufsize:
-        assert not rowstats._cast_sum_exact(c, bufsize)
+    np.testing.assert_array_equal(got, e.astype(np.float64).sum(axis=1))
+
+
+@pytest.mark.parametrize("c", [97, 8193])
+def test_the_loss_is_the_same_bits_with_and_without_by_products(c):
+    x, t = logits(np.random.default_rng(c), 24, c)
+    plain = block(x, t, None)
+    asked = block(x, t, (rowstats.ARGMAX, None))
     np.testing.assert_array_equal(asked.per_element, plain.per_element)
+
+
+def test_a_numpy_that_sums_in_another_order_falls_back_to_copies(monkeypatch):
+    from ce_cli.core import fast2d
+
+    monkeypatch.setattr(fast2d, "cast_sum_exact", lambda c, size: False)
+    e = np.exp(np.random.default_rng(3).standard_normal((4, 300), dtype=np.float32))
+    np.testing.assert_array_equal(fast2d.row_sums64(e), e.astype(np.float64).sum(axis=1))
 
 
 @pytest.mark.parametrize("c", [64, 300, 5000])
