@@ -45,10 +45,13 @@ from .plan import plan
 from .problem import BlockResult, LossResult, Problem
 from .threads import in_order
 
-# Working set of one block, in float64 values (4 MiB): well inside the last-level cache while it
-# is exponentiated and summed, big enough that NumPy's per-call overhead is noise (measured:
-# 2**17 to 2**19 values, the bigger the faster, on 100,000 x 1,000 and 2,000 x 50,257).
-BLOCK_ELEMENTS = 1 << 19
+# Working set of one block, in values: inside the last-level cache while it is exponentiated and
+# summed, big enough that NumPy's per-call overhead is noise. Measured on 100,000 x 1,000 and
+# 2,000 x 50,257 with two threads: without a gradient 2**20 is ~20% faster than 2**19 (the
+# float32 kernel's exponentials take 4 bytes a value); with one, whose float64 buffers take 8
+# bytes a value and more of them, 2**19 is (2**20 took 1.8x as long).
+BLOCK_ELEMENTS = 1 << 20
+GRAD_BLOCK_ELEMENTS = 1 << 19
 # ... and at most this many rows: every row also carries about a dozen float64 values of
 # bookkeeping (target, weight, sums), which dominate when there are few classes.
 BLOCK_ROWS = 1 << 14
@@ -97,7 +100,8 @@ def run(
     elif not lay.moves:  # else the blocks are rows of the user's arrays
         x, t = x.reshape(p.input_shape), t.reshape(p.target_shape)
     core = p.rows_problem()
-    rows = _block_rows(core, out.block_elements)
+    want_grad = out.grad or out.save_grad is not None
+    rows = _block_rows(core, out.block_elements, want_grad)
     workers = _workers(out.workers, -(-core.n_rows // rows))
     data = _Inputs(x, t, (Pages(x), Pages(t)), lay)
     counts = None if along else _count_all_targets(core, data)
@@ -128,9 +132,10 @@ def run(
     )
 
 
-def _block_rows(p: Problem, block_elements: int | None) -> int:
+def _block_rows(p: Problem, block_elements: int | None, want_grad: bool) -> int:
     if block_elements is None:
-        return p.block_rows(min(BLOCK_ELEMENTS, BLOCK_ROWS * p.row_elements))
+        most = GRAD_BLOCK_ELEMENTS if want_grad else BLOCK_ELEMENTS
+        return p.block_rows(min(most, BLOCK_ROWS * p.row_elements))
     return p.block_rows(int(block_elements))
 
 

@@ -41,7 +41,7 @@ SMALL_LOSS = 1e-4
 # Scratch buffers up to this many float64 values are kept per thread and reused from block to
 # block (a fresh one costs a page fault per 4 KiB, as much as the arithmetic on it); the engine
 # drops them when a run ends (release_scratch).
-SCRATCH_ELEMENTS = 1 << 19
+SCRATCH_ELEMENTS = 1 << 20
 # NumPy's default buffer, in values: row sums of float32 cast through a larger one for longer
 # rows (see row_sums64).
 DEFAULT_BUFSIZE = 8192
