@@ -80,6 +80,32 @@ def test_sinks_are_discarded_on_error(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("bad", [False, True])
+def test_the_switch_interval_is_given_back(bad):
+    """Workers run under a short switch interval; the caller's comes back, after an error too."""
+    import sys
+
+    from ce_cli.core.threads import SWITCH_INTERVAL
+
+    seen = []
+
+    class Spy(HeadTail):
+        def write(self, start, stop, r):
+            seen.append(sys.getswitchinterval())
+
+    x = np.zeros((3000, 8))
+    if bad:
+        x[2500, 1] = np.nan
+    before = sys.getswitchinterval()
+    out = OutputSettings(workers=2, block_elements=800)
+    try:
+        core.run(LossSpec(), x, np.zeros(3000, int), out, sinks=[Spy(1)])
+    except CeLossError:
+        assert bad
+    assert seen and all(v == pytest.approx(min(before, SWITCH_INTERVAL)) for v in seen)
+    assert sys.getswitchinterval() == before
+
+
 @pytest.mark.parametrize(
     "call, library, cli",
     [
