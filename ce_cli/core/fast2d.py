@@ -42,9 +42,6 @@ SMALL_LOSS = 1e-4
 # block (a fresh one costs a page fault per 4 KiB, as much as the arithmetic on it); the engine
 # drops them when a run ends (release_scratch).
 SCRATCH_ELEMENTS = 1 << 20
-# NumPy's default buffer, in values: row sums of float32 cast through a larger one for longer
-# rows (see row_sums64).
-DEFAULT_BUFSIZE = 8192
 _scratch = threading.local()
 
 
@@ -72,18 +69,12 @@ def scratch_bytes(name: str, size: int) -> np.ndarray:
 
 def row_sums64(e: np.ndarray) -> np.ndarray:
     """The float64 sums of the rows of float32 ``e``, added exactly as the sums of their
-    float64 copies: NumPy casts the rows through a buffer as it sums them (no copy written),
-    the buffer made to hold a whole row; where a probe of this NumPy finds that order
-    differs (:func:`cast_sum_exact`), from float64 copies."""
+    float64 copies: cast on the fly as NumPy sums them (no copy written) where a row fits
+    NumPy's buffer and a probe finds that order the copies' (:func:`cast_sum_exact`), else
+    from float64 copies."""
     n, c = e.shape
-    size = max(DEFAULT_BUFSIZE, 1 << (c - 1).bit_length())
-    old = np.setbufsize(size) if size != np.getbufsize() else None
-    try:
-        if cast_sum_exact(c, size):
-            return np.add.reduce(e, axis=1, dtype=np.float64)
-    finally:
-        if old is not None:
-            np.setbufsize(old)
+    if cast_sum_exact(c, np.getbufsize()):
+        return np.add.reduce(e, axis=1, dtype=np.float64)
     z = scratch_buffer((n, c))
     np.copyto(z, e)
     return z.sum(axis=1)
@@ -91,11 +82,12 @@ def row_sums64(e: np.ndarray) -> np.ndarray:
 
 @functools.cache
 def cast_sum_exact(c: int, bufsize: int) -> bool:
-    """Whether summing float32 rows of ``c`` values with ``dtype=float64`` under a buffer of
-    ``bufsize`` values (the one set while it runs) adds them in the order a sum of their
-    float64 copies does: a whole row cast at a time, then summed pairwise as the copy would
-    be. Probed once per row length on rows whose sums any other order would round
-    differently."""
+    """Whether summing float32 rows of ``c`` values with ``dtype=float64`` adds them in the
+    order a sum of their float64 copies does: NumPy casts them through a buffer of
+    ``bufsize`` values (the current one), a whole row at a time when it fits, then sums each
+    row pairwise as it would the copy. Probed once per row length and buffer size. (Rows longer
+    than the buffer are not cast on the fly: a larger buffer set for them summed in another
+    order with NumPy 2.0.)"""
     if c > bufsize:
         return False
     rows = max(4, 2 * bufsize // c + 1)  # (more than one buffer's worth)
@@ -272,11 +264,16 @@ def _nll_float32(x: np.ndarray, r: _Rows, stats):
     n, c = x.shape
     x_t = r.x_t
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        if stats is None:
+        if stats is None and cast_sum_exact(c, np.getbufsize()):
             e = scratch_bytes("exp32", 4 * n * c).view(np.float32).reshape(n, c)
             np.exp(x, out=e)
             e.reshape(-1)[r.rows * c + r.ti] = 0.0
-            s = row_sums64(e)
+            s = np.add.reduce(e, axis=1, dtype=np.float64)  # (as row_sums64)
+        elif stats is None:  # long rows: float64 exponentials written, then summed
+            z = scratch_buffer((n, c))
+            np.exp(x, out=z, dtype=np.float32)  # float32 exponentials, stored as float64
+            z.reshape(-1)[r.rows * c + r.ti] = 0.0
+            s = z.sum(axis=1)
         else:  # the same sums, and the metrics' by-products measured on the way
             from .rowstats import sums_float32
 
