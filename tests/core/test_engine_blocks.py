@@ -418,6 +418,9 @@ RSS_SCRIPT = textwrap.dedent("""
 
     x_path, t_path, g_path, how = sys.argv[1:5]
     x = np.load(x_path, mmap_mode="r")
+    # the modules a run imports, and its per-thread buffers, first: what is measured is what
+    # depends on the file
+    core.evaluate("ce", np.array(x[:64]), np.load(t_path)[:64], workers=2, block_elements=1 << 15)
     before = peak()
     if how == "stream":
         core.evaluate("ce", x, t_path, save_grad=g_path, workers=2, block_elements=1 << 15)
@@ -429,7 +432,8 @@ RSS_SCRIPT = textwrap.dedent("""
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="VmHWM and madvise as on Linux")
 def test_bounded_memory_on_a_file_many_blocks_big(tmp_path):
-    """A 64 MB input, 0.25 MiB blocks: peak RSS grows by far less than the file (~7 MB here)."""
+    """A 64 MB input, 0.25 MiB blocks: peak RSS grows by far less than the file (~5 MB here,
+    after the modules a run imports)."""
     rows, c = 16_000, 1_000
     x = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.float32, shape=(rows, c))
     rng = np.random.default_rng(13)
@@ -460,7 +464,7 @@ def test_bounded_memory_on_a_file_many_blocks_big(tmp_path):
         return int(out.stdout.strip())
 
     ours = growth("stream")
-    assert ours < 0.25 * size, f"peak RSS grew {ours / 1e6:.1f} MB on a {size / 1e6:.0f} MB file"
+    assert ours < 0.15 * size, f"peak RSS grew {ours / 1e6:.1f} MB on a {size / 1e6:.0f} MB file"
     # the measurement can see a file's pages: the in-memory core on the same map keeps them all
     assert growth("core") > 0.8 * size
     assert np.load(tmp_path / "g.npy", mmap_mode="r").shape == (rows, c)
