@@ -268,7 +268,7 @@ def _nll_float32(x: np.ndarray, r: _Rows, stats):
             e = scratch_bytes("exp32", 4 * n * c).view(np.float32).reshape(n, c)
             np.exp(x, out=e)
             e.reshape(-1)[r.rows * c + r.ti] = 0.0
-            s = np.add.reduce(e, axis=1, dtype=np.float64)  # (as row_sums64)
+            s = row_sums64(e)
         elif stats is None:  # long rows: float64 exponentials written, then summed
             z = scratch_buffer((n, c))
             np.exp(x, out=z, dtype=np.float32)  # float32 exponentials, stored as float64
