@@ -158,6 +158,16 @@ def _cli(*args):
     return r.exit_code, r.stdout, r.stderr
 
 
+def _both_ways(streaming, *args) -> dict:
+    """The command line's ``(code, stdout, stderr)`` with tables streamed (True) and read
+    whole (False)."""
+    said = {}
+    for yes in (True, False):
+        streaming(yes)
+        said[yes] = _cli(*args)
+    return said
+
+
 def _csv_cases():
     for case in json.loads((BAD / "cases.json").read_text()):
         suffixes = (".csv", ".tsv", ".txt", ".parquet")
@@ -210,10 +220,7 @@ def test_bad_cell_said_before_a_bad_label_above_it(tmp_path, streaming):
     lines[4900] = lines[4900].replace(",", ",x", 1)
     p = tmp_path / "t.csv"
     p.write_text("\n".join(lines) + "\n")
-    said = {}
-    for yes in (True, False):
-        streaming(yes)
-        said[yes] = _cli("compute", p, "--format", "plain")
+    said = _both_ways(streaming, "compute", p, "--format", "plain")
     assert said[True] == said[False] and "line 4901" in said[True][2]
 
 
@@ -224,17 +231,12 @@ def test_row_index_first_column_still_refused(tmp_path, streaming):
     ]
     p = tmp_path / "t.csv"
     p.write_text("\n".join(rows) + "\n")
-    said = {}
-    for yes in (True, False):
-        streaming(yes)
-        said[yes] = _cli("compute", p, "--format", "plain")
+    said = _both_ways(streaming, "compute", p, "--format", "plain")
     assert said[True] == said[False] and said[True][0] == 2 and "row index" in said[True][2]
     # 0, 1, 2, ... only at the start: streamed, scored as a class as before
     rows[2500] = "7" + rows[2500][rows[2500].index(",") :]
     p.write_text("\n".join(rows) + "\n")
-    for yes in (True, False):
-        streaming(yes)
-        said[yes] = _cli("compute", p, "--format", "plain")
+    said = _both_ways(streaming, "compute", p, "--format", "plain")
     assert said[True] == said[False] and said[True][0] == 0
 
 
@@ -253,10 +255,7 @@ def test_cli_output_the_same(tmp_path, streaming, extra):
     lines = _big(tmp_path, rows=3000)
     p = tmp_path / "t.csv"
     p.write_text("\n".join(lines) + "\n")
-    said = {}
-    for yes in (True, False):
-        streaming(yes)
-        said[yes] = _cli("compute", p, *extra)
+    said = _both_ways(streaming, "compute", p, *extra)
     assert said[True] == said[False] and said[True][0] == 0
 
 
@@ -286,10 +285,7 @@ def test_bad_cell_said_before_what_is_wrong_elsewhere(tmp_path, streaming, what)
         "weight": [p, tmp_path / "y5000.npy", "--weight", "1,2"],
         "target file": [p, tmp_path / "bad.npy"],
     }[what]
-    said = {}
-    for yes in (True, False):
-        streaming(yes)
-        said[yes] = _cli("compute", *args, "--format", "plain")
+    said = _both_ways(streaming, "compute", *args, "--format", "plain")
     assert said[True] == said[False] and "line 4701, column 2" in said[True][2]
 
 
@@ -304,10 +300,7 @@ def test_bad_cell_said_before_what_is_wrong_elsewhere(tmp_path, streaming, what)
 def test_check_and_metrics_the_same(tmp_path, streaming, args):
     p = tmp_path / "t.csv"
     p.write_text("\n".join(_big(tmp_path, rows=2500)) + "\n")
-    said = {}
-    for yes in (True, False):
-        streaming(yes)
-        said[yes] = _cli(args[0], p, *args[1:])
+    said = _both_ways(streaming, args[0], p, *args[1:])
     assert said[True] == said[False] and said[True][0] == 0, said[True]
 
 
