@@ -80,9 +80,9 @@ def _stats_request(request: tuple | None):
 
 def _kernel(p: Problem, x: np.ndarray, t: np.ndarray, start: int, grad: tuple, stats=None):
     """One block in the canonical layout by the right kernel: ``(loss, grad or None)``."""
-    want_grad, scale, grad_dtype = grad
     if fast2d.applies(p, x):
-        return fast2d.ce_logits_index_2d(p, x, t, start, want_grad, scale, grad_dtype, stats)
+        return fast2d.ce_logits_index_2d(p, x, t, start, grad, stats)
+    want_grad, scale, grad_dtype = grad
     check_block(p, x, t, start)
     stop = start + x.shape[0]
     if p.categorical:

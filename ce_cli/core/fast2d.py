@@ -221,18 +221,16 @@ def _prepare(p: Problem, x: np.ndarray, t: np.ndarray, start: int) -> _Rows:
     )
 
 
+# The gradient request of a block that wants none: (want_grad, scale, grad_dtype).
+NO_GRAD = (False, 1.0, None)
+
+
 def ce_logits_index_2d(
-    p: Problem,
-    x: np.ndarray,
-    t: np.ndarray,
-    start: int,
-    want_grad: bool,
-    scale: float,
-    grad_dtype,
-    stats=None,
+    p: Problem, x: np.ndarray, t: np.ndarray, start: int, grad: tuple, stats=None
 ):
     """Per-element loss and gradient of a block of (n, C) logits: ``(loss, grad or None)``.
 
+    ``grad``: ``(want_grad, scale, grad_dtype)``, see :func:`ce_cli.core.blocks.compute_block`.
     ``stats``: None, or a :class:`ce_cli.core.rowstats.RowStats` request that the kernel fills
     in with its per-row by-products where its path has them (the metrics' observer asks).
     """
@@ -246,8 +244,8 @@ def ce_logits_index_2d(
         and _float32_exp_ok()
     ):
         r = _prepare(p, x, t, start)
-        return _float32_path(p, x, t, start, r, (want_grad, scale, grad_dtype), stats)
-    return _float64_path(p, x, t, start, want_grad, scale, grad_dtype, stats)
+        return _float32_path(p, x, t, start, r, grad, stats)
+    return _float64_path(p, x, t, start, grad, stats)
 
 
 def _nll_float32(x: np.ndarray, r: _Rows, stats):
@@ -293,7 +291,7 @@ def _float32_path(
     """The loss from float32 exponentials; rows it does not cover, and the gradient, float64.
 
     ``grad``: ``(want_grad, scale, grad_dtype)``."""
-    want_grad, scale, grad_dtype = grad
+    want_grad = grad[0]
     nll, ok = _nll_float32(x, r, stats)
     with np.errstate(invalid="ignore"):  # 0 * inf on rows redone below
         loss = r.a * nll
@@ -303,28 +301,21 @@ def _float32_path(
         # the float64 path: for the gradient (float32 exponentials would lose the relative
         # precision of entries below 1e-38), and for the whole block when a row holds a NaN
         # or inf, so that an error names its true position
-        whole, g = _float64_path(p, x, t, start, want_grad, scale, grad_dtype)
+        whole, g = _float64_path(p, x, t, start, grad)
         loss[redo] = whole[redo]
     elif redo.size:
-        loss[redo] = _float64_path(p, x[redo], t[redo], start, False, 1.0, None)[0]
+        loss[redo] = _float64_path(p, x[redo], t[redo], start, NO_GRAD)[0]
     if r.valid is not None:
         loss = np.where(r.valid, loss, 0.0)
     return loss, g
 
 
-def _float64_path(
-    p: Problem,
-    x: np.ndarray,
-    t: np.ndarray,
-    start: int,
-    want_grad: bool,
-    scale: float,
-    grad_dtype,
-    stats=None,
-):
+def _float64_path(p: Problem, x: np.ndarray, t: np.ndarray, start: int, grad: tuple, stats=None):
     """Everything in float64: ``L = log(sum_c exp(x_c - sh)) + sh``, ``sh = 0`` on most rows.
 
-    ``stats`` are filled for float64 logits in memory order (else the metrics measure)."""
+    ``grad`` as for :func:`ce_logits_index_2d`; ``stats`` are filled for float64 logits in
+    memory order (else the metrics measure)."""
+    want_grad, scale, grad_dtype = grad
     r = _prepare(p, x, t, start)
     class_major = x.shape[1] < CLASS_MAJOR_BELOW
     z, xz = _work_buffer(x, class_major, want_grad and grad_dtype is None)
