@@ -168,6 +168,19 @@ def _both_ways(streaming, *args) -> dict:
     return said
 
 
+def _both_ways_no_output(streaming, tmp_path, p) -> dict:
+    """As :func:`_both_ways` for ``compute P --save-per-sample``, a run that must fail: neither
+    way leaves the output file or a temporary one behind."""
+    said = {}
+    for yes in (True, False):
+        streaming(yes)
+        out = tmp_path / f"pe{yes}.npy"
+        said[yes] = _cli("compute", p, "--save-per-sample", out, "--format", "plain")
+        assert not out.exists()
+        assert not list(tmp_path.glob("*.tmp*"))
+    return said
+
+
 def _csv_cases():
     for case in json.loads((BAD / "cases.json").read_text()):
         suffixes = (".csv", ".tsv", ".txt", ".parquet")
@@ -201,13 +214,7 @@ def test_late_bad_cell_same_message_and_no_output(tmp_path, streaming, monkeypat
     p = tmp_path / "t.csv"
     p.write_text("\n".join(lines) + "\n")
     _parsers(*parser, monkeypatch)
-    said = {}
-    for yes in (True, False):
-        streaming(yes)
-        out = tmp_path / f"pe{yes}.npy"
-        said[yes] = _cli("compute", p, "--save-per-sample", out, "--format", "plain")
-        assert not out.exists()
-        assert not list(tmp_path.glob("*.tmp*"))
+    said = _both_ways_no_output(streaming, tmp_path, p)
     assert said[True] == said[False]
     assert said[True][0] == 2 and "line 4501, column 2 ('b'): 'x" in said[True][2]
 
@@ -411,10 +418,5 @@ def test_parquet_late_bad_batch_same_message_no_output(tmp_path, streaming, bad,
         labels[900] = None
     table = {"logits": pa.array(rows, pa.list_(pa.float64())), "label": pa.array(labels)}
     p = _parquet(tmp_path / f"t{suffix}", table)
-    said = {}
-    for yes in (True, False):
-        streaming(yes)
-        out = tmp_path / f"pe{yes}.npy"
-        said[yes] = _cli("compute", p, "--save-per-sample", out, "--format", "plain")
-        assert not out.exists()
+    said = _both_ways_no_output(streaming, tmp_path, p)
     assert said[True] == said[False] and said[True][0] == 2, said[True]
