@@ -31,7 +31,9 @@ file, interleaved in the same rounds; classes last must cost within 10% of the 2
 The ``metrics`` case compares ce-loss with itself on 100,000 x 1,000 float32 logits, side by
 side in the same rounds: the loss alone, the loss with ``--metrics --top-k 5 --per-class``
 (accuracy, top-5, perplexity, entropy, Brier, ECE, per-class table) and with ``--worst 100``,
-each as marginal time over the same command on the tiny input (``--format json``).
+each as marginal time over the same command on the tiny input (``--format json``), over at
+least 31 rounds whatever ``--runs`` says (fewer let its ratios move by 20% between runs of the
+benchmark on a busy machine).
 
 The ``bf16`` and ``shards`` cases (bfloat16 ``.safetensors`` against torch, 8 shards against one
 file) are in ``bench_formats.py``; ``--cases`` runs them by name (not by default: the bf16 file
@@ -93,6 +95,10 @@ QUICK = {
     "metrics": Case("metrics", 10_000, 1_000, False),
 }
 
+# The metrics case compares ce-loss with itself to within 10%: its marginal times are
+# differences of two ~0.2 s start-ups and runs, and on a busy machine fewer rounds than this
+# let the ratios move by 20% from one run of the benchmark to the next.
+METRICS_MIN_RUNS = 31
 # The metrics case: ce-loss alone, with every metric, with --worst.
 METRIC_VARIANTS = {
     "loss alone": [],
@@ -391,6 +397,11 @@ def layout_report(row: tuple) -> str:
     )
 
 
+def metrics_runs(args: argparse.Namespace) -> int:
+    """Rounds of the metrics case: at least METRICS_MIN_RUNS (but with --quick)."""
+    return args.runs if args.quick else max(args.runs, METRICS_MIN_RUNS)
+
+
 def measure_metrics(case: Case, args: argparse.Namespace, folder: str, env: dict) -> list:
     """Rows of the metrics table: (variant, marginal seconds, ratio to the loss alone, RSS %)."""
     big = make_inputs(folder, case.rows, case.classes, seed=1)
@@ -404,7 +415,7 @@ def measure_metrics(case: Case, args: argparse.Namespace, folder: str, env: dict
     samples: dict = {k: [] for k in cmds}
     for cmd in cmds.values():
         run_measured(cmd, env)
-    for round_ in range(args.runs):
+    for round_ in range(metrics_runs(args)):
         order = list(cmds.items())
         if round_ % 2:
             order.reverse()
@@ -435,7 +446,8 @@ def metrics_report(case: Case, rows_out: list, args: argparse.Namespace) -> str:
         lines.append(f"| {name} | {t:.3f} s | {ratio:.2f}x | {growth:.1f}% |")
     lines += [
         "",
-        f"python -m ce_cli compute --format json, median of {args.runs} fresh processes minus the "
+        f"python -m ce_cli compute --format json, median of {metrics_runs(args)} fresh processes "
+        "minus the "
         f"same command on a {TINY_ROWS}-row input. Machine: {machine()}.",
     ]
     return "\n".join(lines) + "\n"
