@@ -102,7 +102,7 @@ def read_npy_bits(src, mmap: bool) -> Any:
     """The 2-byte values of an .npy source as uint16, whatever their dtype says (NumPy saves
     ``ml_dtypes.bfloat16`` as a 2-byte void, ``|V2``): read by rows when it can be (``mmap``:
     a regular file, read lazily), else whole."""
-    from .npy import array_extent, read_header
+    from .npy import Header, array_extent, read_header
 
     with src.open() as f:
         h = read_header(f, src.name)
@@ -115,17 +115,11 @@ def read_npy_bits(src, mmap: bool) -> Any:
         if count == 0:
             return np.empty(h.shape, dtype=bits)
         if mmap and src.regular and src.path is not None:
-            from types import SimpleNamespace
-
             from .rows import FileRows
 
+            as_bits = Header(bits, h.shape, h.fortran_order, h.offset)
             try:  # read by rows as a .npy file is: a file cut meanwhile is an error, not SIGBUS
-                return FileRows(
-                    src.path,
-                    src.name,
-                    SimpleNamespace(shape=h.shape, dtype=bits, order=h.order),
-                    h.offset,
-                )
+                return FileRows(src.path, src.name, as_bits, h.offset)
             except OSError:
                 pass  # not readable that way here: read it instead
         f.seek(h.offset)
