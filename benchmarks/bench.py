@@ -447,8 +447,7 @@ def metrics_report(case: Case, rows_out: list, args: argparse.Namespace) -> str:
     lines += [
         "",
         f"python -m ce_cli compute --format json, median of {metrics_runs(args)} fresh processes "
-        "minus the "
-        f"same command on a {TINY_ROWS}-row input. Machine: {machine()}.",
+        f"minus the same command on a {TINY_ROWS}-row input. Machine: {machine()}.",
     ]
     return "\n".join(lines) + "\n"
 
