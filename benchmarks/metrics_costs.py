@@ -60,7 +60,7 @@ OPTIONS = [
     (
         "`--top-k K`",
         "the first 64 scores of each row compared with the target's (none when the target "
-        "holds more than 1/(k + 1)); the few rows left compared whole",
+        "holds more than 1/(k + 1)); the few rows left on the next 192, then whole",
         lambda: [Metrics(MetricsSettings(top_k=5))],
     ),
     (

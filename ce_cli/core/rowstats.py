@@ -168,8 +168,10 @@ def fill_float64(stats: RowStats, x: np.ndarray, z: np.ndarray, s: np.ndarray, s
 
 
 # Top-k looks at the first TOP_K_PREFIX scores of a row first: k of them above the target's
-# already make a miss (most rows of a poor model), and only the rows left are compared further.
+# already make a miss (most rows of a poor model). The rows left are compared on the next
+# TOP_K_WIDEN times as many scores, and only those still left on the rest of the row.
 TOP_K_PREFIX = 64
+TOP_K_WIDEN = 4
 # A target whose probability is above 1 / (k + 1) by this margin is a top-k hit: k classes
 # ahead of it would hold more than all the probability. (Its p is known to ~1e-5 or better.)
 TOP_K_SURE = 1e-4
@@ -182,14 +184,26 @@ def _count_above(xs: np.ndarray, xt: np.ndarray) -> np.ndarray:
     return np.add.reduce((xs > xt).view(np.uint8), axis=1, dtype=wide).astype(np.int64)
 
 
+def _windows(c: int) -> list[int]:
+    """Where top-k's looks at a row of ``c`` scores start and end: the prefix, a wider second
+    look, the rest (one look at the whole row when it is short)."""
+    if c <= 2 * TOP_K_PREFIX:
+        return [0, c]
+    edges = [0, TOP_K_PREFIX]
+    wider = TOP_K_PREFIX * TOP_K_WIDEN
+    if c > 2 * wider:
+        edges.append(wider)
+    return edges + [c]
+
+
 def top_k_hits(xs, x_t: np.ndarray, tcls: np.ndarray, k: int, p_t=None) -> np.ndarray:
     """Whether the target is among the k highest scores, ties ordered as scikit-learn's
     ``top_k_accuracy_score`` (a reversed stable argsort: the higher class first).
 
     Exact counts, with at most one comparison per score (and one more on rows whose count is
     below k, for ties): rows whose ``p_t`` (the target's probability, if known) is above
-    1 / (k + 1) are hits without a look; rows with k scores above the target's among their
-    first TOP_K_PREFIX are misses without a look at the rest.
+    1 / (k + 1) are hits without a look; a row is a miss as soon as k scores above the
+    target's are found, looking at its first TOP_K_PREFIX scores, then wider (:func:`_windows`).
     """
     n, c = xs.shape
     xt = x_t.astype(xs.dtype)[:, None]
@@ -201,14 +215,16 @@ def top_k_hits(xs, x_t: np.ndarray, tcls: np.ndarray, k: int, p_t=None) -> np.nd
         hits[sure] = True
         rest = np.flatnonzero(~sure)
     ahead = np.zeros(rest.size, dtype=np.int64)
-    m = TOP_K_PREFIX if c > 2 * TOP_K_PREFIX else 0
-    if m and rest.size:
-        ahead = _count_above(xs[:, :m] if rest.size == n else xs[rest, :m], xt[rest])
-        left = ahead < k
-        rest, ahead = rest[left], ahead[left]
-    if not rest.size:
-        return hits
-    ahead += _count_above(xs[rest, m:] if m or rest.size < n else xs, xt[rest])
+    edges = _windows(c)
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        if not rest.size:
+            return hits
+        # (a view of the block while every row is left, else a copy of the rows left)
+        window = xs[:, a:b] if rest.size == n else xs[rest, a:b]
+        ahead += _count_above(window, xt[rest])
+        if b < c:
+            left = ahead < k
+            rest, ahead = rest[left], ahead[left]
     maybe = np.flatnonzero(ahead < k)  # only these can lose their place to a tie
     if maybe.size:
         at = rest[maybe]

@@ -172,7 +172,7 @@ def _brute_top_k(x, t, k):
 @settings(max_examples=60, deadline=None)
 @given(
     n=st.integers(1, 40),
-    c=st.sampled_from([2, 5, 64, 129, 300]),
+    c=st.sampled_from([2, 5, 64, 129, 300, 600]),  # (600: all three of top-k's looks)
     k=st.integers(1, 8),
     levels=st.sampled_from([3, 50, 10**6]),
     seed=st.integers(0, 2**31 - 1),
@@ -188,6 +188,30 @@ def test_top_k_hits_equal_a_full_sort(n, c, k, levels, seed):
     p = np.exp(x - x.max(axis=1, keepdims=True))
     p_t = p[np.arange(n), t] / p.sum(axis=1)
     np.testing.assert_array_equal(rowstats.top_k_hits(x, x_t, t, k, p_t=p_t), expect)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    k=st.integers(1, 6),
+    extra=st.integers(-1, 1),
+    ties=st.integers(0, 2),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_top_k_hits_wherever_the_scores_ahead_sit(k, extra, ties, seed):
+    """k - 1, k or k + 1 scores above the target's and a few equal to it, anywhere in rows of
+    600: in the first look, the wider one or the rest of the row (see rowstats._windows)."""
+    rng = np.random.default_rng(seed)
+    n, c = 30, 600
+    x = -1 - rng.random((n, c)).astype(np.float32)  # all below the target's 0 ...
+    t = rng.integers(0, c, n)
+    above = max(0, k + extra)
+    for i in range(n):
+        cols = rng.choice(np.delete(np.arange(c), t[i]), above + ties, replace=False)
+        x[i, cols[:above]] = 1 + rng.random(above)  # ... but these
+        x[i, cols[above:]] = 0  # ties: ahead of the target when their class is higher
+    x[np.arange(n), t] = 0
+    x_t = np.zeros(n)
+    np.testing.assert_array_equal(rowstats.top_k_hits(x, x_t, t, k), _brute_top_k(x, t, k))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
