@@ -11,10 +11,10 @@ loss alone's time of the same round: CPU time (``time.process_time``) on one thr
 on two workers. The files are read by rows (``ce_cli.readers.open_rows``), as the command line
 reads them; ``OPENBLAS_NUM_THREADS=1`` as the command line sets it.
 
-The last row is not an option: it times, on one thread, only the NumPy passes that
-``--metrics --top-k 5`` adds over each block (the argmax, the two row dot products of the
-float32 exponentials, the first 64 scores compared with the target's), with none of the
-bookkeeping around them: what no change to that bookkeeping can save.
+The last row is not an option: the loss kernel computes the by-products that ``--metrics
+--top-k 5`` takes from it (the argmax, the two row dot products of the float32 exponentials,
+top-k's looks at the scores), and nothing is done with them: no bookkeeping, which no change to
+the bookkeeping can save.
 
 The command line's marginal times of the loss alone, ``--metrics --top-k 5 --per-class`` and
 ``--worst 100`` are ``bench.py --cases metrics``.
@@ -37,13 +37,30 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import bench  # noqa: E402
-import numpy as np  # noqa: E402
 
 from ce_cli.core import engine  # noqa: E402
 from ce_cli.core.extremes import Extremes  # noqa: E402
 from ce_cli.core.metrics import Metrics  # noqa: E402
+from ce_cli.core.rowstats import DENSE  # noqa: E402
 from ce_cli.readers import open_rows  # noqa: E402
 from ce_cli.settings import LossSpec, MetricsSettings, OutputSettings  # noqa: E402
+from ce_cli.sinks import InMemory  # noqa: E402
+
+
+class KernelOnly(InMemory):
+    """Asks the loss kernel for what ``--metrics --top-k 5`` takes from it, and drops it."""
+
+    row_stats = (DENSE, 5)
+
+    def begin(self, p) -> None:
+        pass
+
+    def observe(self, x, t, start: int, block) -> None:
+        return None
+
+    def write(self, start: int, stop: int, block) -> None:
+        pass
+
 
 # (label, what it adds, the sinks of a run)
 OPTIONS = [
@@ -78,32 +95,12 @@ OPTIONS = [
         "only the per-sample losses; once K are kept, only those beyond the K-th are looked at",
         lambda: [Extremes(100, True)],
     ),
+    (
+        "(not an option: what `--metrics --top-k 5` takes from the loss kernel, dropped)",
+        "argmax, the two row dot products, top-k's looks; no bookkeeping",
+        lambda: [KernelOnly()],
+    ),
 ]
-
-
-PASSES = (
-    "(not an option: the NumPy passes of `--metrics --top-k 5` alone)",
-    "argmax, the two row dot products, the first 64 scores compared; no bookkeeping",
-)
-
-
-def passes_alone(paths: tuple[str, str], classes: int) -> float:
-    """CPU seconds of only the passes over each block that ``--metrics --top-k 5`` adds, the
-    blocks read and exponentiated as the loss's kernel does (not timed)."""
-    x, t = open_rows(paths[0], "input"), open_rows(paths[1], "target")
-    rows = max(1, engine.BLOCK_ELEMENTS // classes)
-    spent = 0.0
-    for a in range(0, len(x), rows):
-        xb, tb = x[a : a + rows], np.asarray(t[a : a + rows])
-        e = np.exp(xb)
-        xt = xb[np.arange(len(tb)), tb][:, None]
-        c0 = time.process_time()
-        xb.argmax(axis=1)
-        np.vecdot(e, xb)
-        np.vecdot(e, e)
-        np.add.reduce((xb[:, :64] > xt).view(np.uint8), axis=1, dtype=np.uint16)
-        spent += time.process_time() - c0
-    return spent
 
 
 def one_run(paths: tuple[str, str], workers: int, sinks: list) -> tuple[float, float]:
@@ -114,22 +111,17 @@ def one_run(paths: tuple[str, str], workers: int, sinks: list) -> tuple[float, f
     return time.perf_counter() - w0, time.process_time() - c0
 
 
-def measure(
-    paths: tuple[str, str], workers: int, rounds: int, classes: int
-) -> tuple[list[float], float]:
-    """Each option's median per-round ratio to the loss alone (then, on one thread, that of
-    the loss plus the passes alone), and the loss alone's median."""
+def measure(paths: tuple[str, str], workers: int, rounds: int) -> tuple[list[float], float]:
+    """Each option's median per-round ratio to the loss alone, and the loss alone's median."""
     which = 1 if workers == 1 else 0  # CPU time on one thread, wall time on two
     one_run(paths, workers, [])  # warm-up: page cache, scratch, imports
-    ratios: list[list[float]] = [[] for _ in range(len(OPTIONS) + (workers == 1))]
+    ratios: list[list[float]] = [[] for _ in OPTIONS]
     alone: list[float] = []
     for _ in range(rounds):
         base = one_run(paths, workers, [])[which]
         alone.append(base)
         for i, (_, _, sinks) in enumerate(OPTIONS):
             ratios[i].append(one_run(paths, workers, sinks())[which] / base)
-        if workers == 1:
-            ratios[-1].append(1 + passes_alone(paths, classes) / base)
     return [statistics.median(r) for r in ratios], statistics.median(alone)
 
 
@@ -145,16 +137,15 @@ def main() -> None:
         folder = args.dir or tmp
         os.makedirs(folder, exist_ok=True)
         paths = bench.make_inputs(folder, args.rows, args.classes, seed=1)
-        one, one_alone = measure(paths, 1, args.rounds, args.classes)
-        two, two_alone = measure(paths, 2, args.rounds, args.classes)
+        one, one_alone = measure(paths, 1, args.rounds)
+        two, two_alone = measure(paths, 2, args.rounds)
     text = (
         "| asked | what it adds to the loss | one thread | two workers |\n"
         "| --- | --- | ---: | ---: |\n"
         + "".join(
             f"| {label} | {adds} | {a:.2f} | {b:.2f} |\n"
-            for (label, adds, _), a, b in zip(OPTIONS, one, two, strict=False)
+            for (label, adds, _), a, b in zip(OPTIONS, one, two, strict=True)
         )
-        + f"| {PASSES[0]} | {PASSES[1]} | {one[-1]:.2f} | |\n"
         + f"\nThe loss alone = 1.00: {one_alone:.3f} s of CPU on one thread, {two_alone:.3f} s "
         f"on two workers ({args.rows:,} x {args.classes:,} float32, medians of {args.rounds} "
         f"rounds).\nMachine: {bench.machine()}\n"
