@@ -13,8 +13,8 @@ reads them; ``OPENBLAS_NUM_THREADS=1`` as the command line sets it.
 
 The last row is not an option: the loss kernel computes the by-products that ``--metrics
 --top-k 5`` takes from it (the argmax, the two row dot products of the float32 exponentials,
-top-k's looks at the scores), and nothing is done with them: no bookkeeping, which no change to
-the bookkeeping can save.
+top-k's looks at the scores), and nothing is done with them: what the metrics cost before any
+bookkeeping.
 
 The command line's marginal times of the loss alone, ``--metrics --top-k 5 --per-class`` and
 ``--worst 100`` are ``bench.py --cases metrics``.
