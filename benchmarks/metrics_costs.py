@@ -41,24 +41,24 @@ import bench  # noqa: E402
 from ce_cli.core import engine  # noqa: E402
 from ce_cli.core.extremes import Extremes  # noqa: E402
 from ce_cli.core.metrics import Metrics  # noqa: E402
-from ce_cli.core.rowstats import DENSE  # noqa: E402
 from ce_cli.readers import open_rows  # noqa: E402
 from ce_cli.settings import LossSpec, MetricsSettings, OutputSettings  # noqa: E402
-from ce_cli.sinks import InMemory  # noqa: E402
 
 
-class KernelOnly(InMemory):
-    """Asks the loss kernel for what ``--metrics --top-k 5`` takes from it, and drops it."""
+class KernelOnly(Metrics):
+    """The metrics of ``--metrics --top-k 5``, asking the loss kernel for the same by-products
+    (:meth:`Metrics.begin`), with nothing done with them."""
 
-    row_stats = (DENSE, 5)
-
-    def begin(self, p) -> None:
-        pass
+    def __init__(self) -> None:
+        super().__init__(MetricsSettings(summary=True, top_k=5))
 
     def observe(self, x, t, start: int, block) -> None:
         return None
 
     def write(self, start: int, stop: int, block) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
 
